@@ -19,7 +19,7 @@
  * off state: median −48 °C/h, robust spread 26 °C/h; the fault's +13 °C/h is z 2.4, ordinary readings reach z 15 just
  * after a switch). The residual of each span against its state's fit is judged by a robust z: its distance from the
  * median of the state's last RESIDUALS residuals over 1.4826 times their median absolute deviation (at least the
- * follower's quantum over the span: one step of its resolution). A state is judged once it has MIN_SPANS residuals.
+ * follower's quantum over the span: one step of its resolution), both computed again every RESTAT residuals taught. A state is judged once it has MIN_SPANS residuals.
  *
  * Model-free: two running fits and two rings of residuals per pair, no training. The verdict of one reading is its
  * z and the rate against the rate its state's fit expected; opening and resolving an episode are the caller's
@@ -139,9 +139,16 @@ interface StateFit {
   sxy: number;
   readonly residuals: number[];
   next: number;
+  /** The residuals' median and median absolute deviation, as of `stale` residuals ago (recomputed every RESTAT). */
+  centre: number;
+  mad: number;
+  stale: number;
 }
 
-const newFit = (): StateFit => ({ n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, residuals: [], next: 0 });
+/** Residuals taught between two computations of a state's median and MAD (each a sort of up to RESIDUALS). */
+const RESTAT = 8;
+
+const newFit = (): StateFit => ({ n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, residuals: [], next: 0, centre: Number.NaN, mad: Number.NaN, stale: RESTAT });
 
 function median(xs: readonly number[]): number {
   const a = [...xs].sort((p, q) => p - q);
@@ -248,8 +255,13 @@ export class Follower {
       expected = my + b * (level - mx);
       residual = rate - expected;
       if (fit.residuals.length >= MIN_SPANS) {
-        const centre = median(fit.residuals);
-        const mad = median(fit.residuals.map((r) => Math.abs(r - centre)));
+        if (fit.stale >= RESTAT) {
+          fit.centre = median(fit.residuals);
+          fit.mad = median(fit.residuals.map((r) => Math.abs(r - fit.centre)));
+          fit.stale = 0;
+        }
+        const centre = fit.centre;
+        const mad = fit.mad;
         const floor = Number.isFinite(this.quantum) ? this.quantum / hours : 0;
         spread = Math.max(1.4826 * mad, floor);
         if (spread > 0) {
@@ -269,6 +281,7 @@ export class Follower {
         if (fit.residuals.length < RESIDUALS) fit.residuals.push(residual);
         else fit.residuals[fit.next] = residual;
         fit.next = (fit.next + 1) % RESIDUALS;
+        fit.stale++;
       }
     }
     return { ts, value: y, state, rate, expected, spread, z };

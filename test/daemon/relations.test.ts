@@ -104,7 +104,7 @@ describe('the relation check (score.relations)', () => {
         // Not quiet for want of judging: most of the temperature's readings were judged against the motor's state.
         expect(judged(rows.filter((r): r is PairRow => r.stream !== 'humidity'))).toBeGreaterThan(0.5 * rows.filter((r) => r.stream === 'bearing_temp').length);
       }
-    });
+    }, 300_000);
   }
 
   it('judges a follower reading only once the leader’s readings reach its time: the same verdicts whichever stream comes first', () => {
