@@ -11,8 +11,8 @@
  * in a row (its readings, SPAN · 2: a step of the follower inside one span, a switch's echo, lasts SPAN) are beyond the
  * threshold's z on the same side (two-sided normal tail of the robust z at `score.threshold`'s surprise), and
  * resolves after as many in a row within the hold level (`score.holdMargin` below it) or not judged. Its kind is
- * `relation`: `workshop/bearing_temp rising +13.2 °C/h while workshop/motor_current is low (0.05 A), expected
- * −38.0 ± 9.6 °C/h at 27.9 °C since 00:14 (relation)`. Its stream is the follower's, its model `none`, its score the
+ * `relation`: `workshop/bearing_temp rising +17.4 °C/h while workshop/motor_current is low (0.050 A), expected
+ * −64.8 ± 9.70 °C/h at 31.0 °C since 00:14 (relation)` (the spread ± 2 robust spreads of the state's residuals). Its stream is the follower's, its model `none`, its score the
  * normal tail of its largest z; it is stored and alerted beside the follower's own episodes (one may be open at once).
  *
  * Nothing is checkpointed: after a restart the leader's dwells and the fits are learnt again (hours of a duty
