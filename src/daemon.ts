@@ -66,6 +66,7 @@ import type { OwnModelProgress } from './contract/own-model.js';
 import { DeviceAvailability, SLEEP_KEY } from './daemon/availability.js';
 import { DeviceSilences } from './daemon/device-silence.js';
 import { DeviceFaults, togetherSentence } from './daemon/device-faults.js';
+import { Relations } from './daemon/relations.js';
 import { JunkGate, type JunkGateOptions } from './daemon/junk-gate.js';
 import { KeptReadings } from './daemon/kept-readings.js';
 import { StopPublishFailures } from './daemon/stop-publish-log.js';
@@ -321,6 +322,8 @@ export class Daemon {
   private deviceSilences: DeviceSilences | null = null;
   /** Fields of one device whose episodes opened together, told in one alert (src/daemon/device-faults.ts). */
   private deviceFaults: DeviceFaults | null = null;
+  /** Streams of a device judged by their relation to a duty-cycled stream of it (score.relations; src/daemon/relations.ts). */
+  private relations: Relations | null = null;
   /** The detector's parser: the units hubs state for their streams (statedUnit). */
   private parser: MessageParser | null = null;
   /** Errors of one kind logged at most once per housekeeping interval, with how many were not. */
@@ -531,6 +534,18 @@ export class Daemon {
       later: (fn) => setImmediate(fn),
       log: this.log,
     });
+    this.relations = config.score.relations
+      ? new Relations({
+          streamsOf: (device) => this.streamsOf(device),
+          record: (ev, explanation) => this.store !== null && this.recordEvent(this.store, ev, explanation),
+          newId: randomUUID,
+          threshold: config.score.threshold,
+          holdMargin: config.score.holdMargin,
+          unitOf: (stream) => this.signals?.unitOf(stream, this.signals.latest(stream)?.ts) ?? null,
+          timeZone: config.explain.timeZone ?? undefined,
+          log: this.log,
+        })
+      : null;
 
     const loadModel = this.startModels();
     const registry = await this.startRegistry(loadModel);
@@ -1262,6 +1277,9 @@ export class Daemon {
         else if (peak !== null) this.retellByReadings(store, stream, peak);
       } else if (this.retellDue.size > 0) this.retellDue.delete(stream);
     }
+    // A stream of a device with a duty-cycled stream: its rate against that stream's state (score.relations), after
+    // its own events are stored.
+    if (this.relations !== null && !duplicate && reading.values.length === 1) this.relations.reading(stream, this.detector?.sourceOf(stream) ?? stream, reading.ts, reading.values[0]);
     // After its events are stored: a score published with the episode this reading opened tells it.
     this.discovery?.score(stream, reading.score, reading.ts);
     // Checkpointed at the next tick while its episode is young or when it had an event: an episode open at a
@@ -1891,6 +1909,7 @@ export class Daemon {
             store.deleteReadings(stream);
           }),
         dropState: (stream) => {
+          this.relations?.forget(stream);
           detector.forget(stream);
           this.board?.forget(stream);
           this.signals?.forget(stream);
@@ -1928,6 +1947,7 @@ export class Daemon {
    * its Home Assistant entities are cleared. Called from inside the parser's admission of the new stream's reading.
    */
   private displace(stream: string): void {
+    this.relations?.forget(stream);
     this.detector?.forget(stream);
     this.board?.forget(stream);
     this.signals?.forget(stream);

@@ -631,6 +631,7 @@ function peakWords(a: AnomalyWithEvents): string {
   const kind = a.explanation?.kind ?? a.kind;
   if (kind === 'device_offline') return 'none: no reading was scored (the device said it is offline)';
   if (kind === 'alarm') return 'none: an alarm state is told at its first reading, not scored (the device said so)';
+  if (kind === 'relation') return `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)}): its rate of change the farthest from the rate its level has had in the other stream's state (a robust z, two-sided normal tail)`;
   const figure = `surprise ${surpriseOf(a.peakScore).toFixed(1)} (score ${a.peakScore.toPrecision(7)})`;
   if (kind === 'missing_data') {
     return a.explanation?.before_silence !== undefined

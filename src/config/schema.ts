@@ -365,6 +365,10 @@ export const schema = section('anomalyd configuration', {
       max: 100_000_000,
       doc: 'Memory of a stream’s recent history, against which each reading’s score is judged: a lasting change stops scoring high after about this long.',
     }),
+    relations: bool({
+      default: false,
+      doc: 'Judge a stream by its relation to a duty-cycled stream of the same device (a bearing temperature that cools while its motor is off): per state of the duty cycle, the rate of change over 6 of its readings against the rate its level has had in that state; a break is told `relation` (ALERTS.md, “A stream that breaks its relation to another”). The daemon only, not replay or evaluation; learnt again after a restart. false = each stream judged alone.',
+    }),
     learnReadings: int({ default: 256, min: 8, max: 100_000_000, doc: 'Readings a new stream learns from before it may alert: the scorer’s learning period (its status is learning); counted from its first movement when it did not move during them; longer when its kinds of evidence need longer to warm up: below max(model.normWarmup, score.smooth + 1) + 8 · score.smooth − 1 readings (159 with the shipped settings) a stream without gaps learns for that many, whatever the setting (no kind of evidence is ready sooner), and check-config and run warn (docs/SCORING.md section 6). Not its own model (learning.minReadings).' }),
   }),
   alerts: section('Anomaly episodes and their MQTT alerts (docs/SCORING.md, docs/ALERTS.md). Every length is counted in readings.', {

@@ -100,7 +100,7 @@ import { decimalPlaces, diffs, longestRun, lowMedian, madSmallSample, median, qu
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'device_offline', 'alarm'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'device_offline', 'alarm', 'relation'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -117,6 +117,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   counting_fast: 'counting fast',
   device_offline: 'device offline',
   alarm: 'alarm',
+  relation: 'relation',
 };
 
 /**
@@ -2222,6 +2223,7 @@ function sentenceOf(
     case 'counting_fast': // told by explainCounterRate, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
     case 'alarm': // told by explainAlarm, never drafted from readings
+    case 'relation': // told by src/daemon/relations.ts, never drafted from readings
     case null: {
       if (d.value === null) return `${stream}: unusual readings since ${when(d.since)}${label}`;
       let context = expected;

@@ -309,6 +309,30 @@ export class DwellTracker {
     return st === null ? null : { since: this.startTs, longestMs: st.longestMs };
   }
 
+  /**
+   * The duty cycle's present state, as the relation check reads it (src/pipeline/relation.ts): 0 when the present
+   * segment is at the lower of the two states the last 2 · MIN_DWELLS ended segments alternated between, 1 at the
+   * higher; null while the channel is no duty cycle (fewer alternations, no scale yet) or the present segment is at
+   * neither state. Reads only; nothing here moves what step judges.
+   */
+  get dutyState(): 0 | 1 | null {
+    const a = this.oneBack;
+    const b = this.twoBack;
+    if (a === null || b === null || a === b || this.alternating < 2 * MIN_DWELLS || !(this.scale > 0) || this.level !== this.level) return null;
+    const st = this.stateOf(this.level, this.scale);
+    if (st !== a && st !== b) return null;
+    const other = st === a ? b : a;
+    return st.level > other.level ? 1 : 0;
+  }
+
+  /** The level of the duty cycle's state `state` (0 lower, 1 higher; dutyState), sensor units; NaN while it has none. */
+  dutyLevel(state: 0 | 1): number {
+    const a = this.oneBack;
+    const b = this.twoBack;
+    if (a === null || b === null || a === b) return Number.NaN;
+    return state === 1 ? Math.max(a.level, b.level) : Math.min(a.level, b.level);
+  }
+
   /** The surprise of the present dwell at the latest reading (step; 0: not judged). */
   get surprise(): number {
     return this.surpriseNow;
