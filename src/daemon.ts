@@ -1040,6 +1040,8 @@ export class Daemon {
       // A reconnection without our session: the broker may have lost its retained messages (restarted without
       // persistence), so every retained state and discovery config goes out again (tryout 18, finding 6).
       onConnect: ({ first, sessionPresent }) => {
+        // Back after an outage: the gap in an open episode's readings across it is ours, not the sensor's silence.
+        if (!first) this.signals?.linkResumed();
         if (first || sessionPresent) return;
         const states = this.board?.republishAll() ?? 0;
         const configs = this.discovery?.republish() ?? 0;
