@@ -37,6 +37,7 @@ import { Detector, detectorOptions, priorsOf, type DetectorOutput } from './pipe
 import { LATE_INTERVALS, LATE_MIN_MS, QUIET_MS as BACKFILL_QUIET_MS } from './pipeline/backfill.js';
 import { DEFAULT_MAX_STREAMS as SERIES_MAX_STREAMS } from './pipeline/series.js';
 import { CommandHandler, commandFilter } from './pipeline/commands.js';
+import { otherCellNote } from './learn/own-model.js';
 import { ModelRegistry, compileScopes } from './learn/registry.js';
 import type { LoadedModel, ModelLoader } from './contract/ports.js';
 import { Learner, learningOptionsOf, readingsKeptOf } from './learn/learner.js';
@@ -820,7 +821,29 @@ export class Daemon {
     this.learner = learner;
     await learner.restore();
     this.assignmentVersion = store.assignmentVersion();
+    // Own models learnt in another cell than model.cell (changed on a running install): said once at start, with how
+    // they are retrained (tryout 39, finding 11: silent, the header showing the shared lstm model over gru own models).
+    const other = store.assignments().flatMap((a) => {
+      const note = a.modelId === null ? null : this.otherCellNote(a.sensor);
+      return note === null ? [] : [{ sensor: a.sensor, model: a.modelId, cell: registry.modelFor(a.sensor)?.sidecar.cell ?? null }];
+    });
+    if (other.length > 0) {
+      const example = other[0].sensor;
+      logger.warn(
+        { cell: config.model.cell, sensors: other, retrainIntervalMs: config.learning.retrainIntervalMs },
+        `${other.length} sensor${other.length === 1 ? ' keeps its' : 's keep their'} own model${other.length === 1 ? '' : 's'} of another cell than model.cell ${config.model.cell} until retrained: ${this.otherCellNote(example) ?? ''}${other.length > 1 ? ' (each sensor alike)' : ''}`,
+      );
+    }
     return learner;
+  }
+
+  /** otherCellNote for the sensor's model in use when it is its own of another cell than model.cell, else null. */
+  private otherCellNote(sensor: string): string | null {
+    const registry = this.registry;
+    const model = registry?.modelFor(sensor) ?? null;
+    if (registry === null || model === null || model === registry.fallbackModel) return null;
+    const { config } = this.opts;
+    return otherCellNote(sensor, model.sidecar.cell, config.model.cell, config.learning.retrainIntervalMs);
   }
 
   private assignmentVersion = 0;
@@ -1055,6 +1078,8 @@ export class Daemon {
       // A reconnection without our session: the broker may have lost its retained messages (restarted without
       // persistence), so every retained state and discovery config goes out again (tryout 18, finding 6).
       onConnect: ({ first, sessionPresent }) => {
+        // Back after an outage: the gap in an open episode's readings across it is ours, not the sensor's silence.
+        if (!first) this.signals?.linkResumed();
         if (first || sessionPresent) return;
         const states = this.board?.republishAll() ?? 0;
         const configs = this.discovery?.republish() ?? 0;
@@ -1162,6 +1187,7 @@ export class Daemon {
         defaultModel: () => registry?.fallbackModel?.id ?? null,
         modelOf: (sensor) => registry?.modelFor(sensor)?.id ?? null,
         pinned: (sensor) => this.learner?.isPinned(sensor) ?? false,
+        modelNote: (sensor) => this.otherCellNote(sensor),
         mqtt: () => {
           const url = new URL(this.mqttUrl());
           url.username = '';

@@ -66,6 +66,8 @@ export interface HttpViewDeps {
   readonly modelOf: (sensor: string) => string | null;
   /** True when the operator pinned the sensor to its model (`anomalyd models rollback`); absent: none is. */
   readonly pinned?: (sensor: string) => boolean;
+  /** A word on the sensor's model for the operator (its own model of another cell than model.cell: otherCellNote), or null; absent: none. */
+  readonly modelNote?: (sensor: string) => string | null;
   /** The MQTT connection, without credentials. */
   readonly mqtt: () => { readonly url: string; readonly connected: boolean; readonly clientIdClash?: ClientIdClashView | null; readonly statusTopicClash?: StatusTopicClashView | null };
   /** The storage fault of this run, or null while healthy. */
@@ -233,6 +235,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             status: d.board.statusOf(sensor),
             model: d.modelOf(sensor),
             pinned: d.pinned?.(sensor) ?? false,
+            ...((d.modelNote?.(sensor) ?? null) !== null ? { modelNote: d.modelNote!(sensor)! } : {}),
             lastTs: latest?.ts ?? null,
             // The reading at 15 significant digits (float64's), not 7 as the float32 series: a meter's 20210701 is not 20210700.
             value: latest !== null ? shownValue(latest.values[0]) : null,

@@ -128,7 +128,7 @@ interface OpenEpisode {
    * each, epoch ms. The readings after it that never came were lost while the daemon was down: an omission of
    * ours (ExplainInput.omittedBefore), not a silence of the sensor.
    */
-  readonly resumedAfter?: readonly number[];
+  resumedAfter?: readonly number[];
 }
 
 /** An explanation rebuilt for an event (SignalBook.explainEvent), and how many of the episode's readings it was told from. */
@@ -546,6 +546,24 @@ export class SignalBook {
       }
     }
     return { explanation: episode?.explanation ?? null, repeats, onlyLonger: longer, untold };
+  }
+
+  /**
+   * The daemon's broker connection is back after an outage (Daemon: MqttAdapter's onConnect after its first): for each
+   * open episode, its stream's newest reading recorded now is its last before the outage, and the readings its sensor
+   * sent meanwhile were not heard (lost, or delivered now from the broker's queue). The gap after that reading is then
+   * an omission of ours, not a silence of the sensor (resumedAfter, as across a restart: ExplainInput.omittedBefore), so
+   * a stuck value that goes on after a 47 s outage is told stuck, not `no reading for 48 s … (missing data)` (tryout
+   * 39, finding 9). A silence judged while it lasts is told by explainSilence, untouched. Never throws.
+   */
+  linkResumed(): void {
+    for (const episode of this.open.values()) {
+      const newest = this.series.latest(episode.last.sensor)?.ts;
+      if (newest === undefined) continue;
+      const prior = episode.resumedAfter ?? [];
+      if (prior.at(-1) === newest) continue;
+      episode.resumedAfter = [...prior, newest].slice(-MAX_RESUMES);
+    }
   }
 
   /**

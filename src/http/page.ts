@@ -439,6 +439,7 @@ function sensorItem(s, device) {
   // An on/off stream whose state held is not judged yet (too few of its active state's dwells learnt): a door left open is not told yet.
   if (s.onOff && s.onOff.held && heldStateText(s.onOff.held) !== null) button.appendChild(el('span', { class: 'value held-learning', title: 'a state held far longer than before is told once it has learnt this many' }, heldStateText(s.onOff.held)));
   if (s.pinned) button.appendChild(el('span', { class: 'value pinned' }, 'pinned to its model (anomalyd models unpin)'));
+  if (s.modelNote) button.appendChild(el('span', { class: 'value model-note' }, s.modelNote));
   button.addEventListener('click', function () { choose(s.sensor); });
   var li = el('li', { 'data-sensor': s.sensor, 'data-open': String(hasOpen(s)) });
   li.appendChild(button);

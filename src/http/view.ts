@@ -217,6 +217,11 @@ export interface SensorView {
   /** True when the operator pinned the sensor to `model` (`anomalyd models rollback`; `anomalyd models unpin` lets it learn again). */
   readonly pinned: boolean;
   /**
+   * A word on `model` for the operator, absent when there is none: its own model of another cell than model.cell (the
+   * cell changed on a running install), which stays until retrained, and how (src/learn/own-model.ts otherCellNote).
+   */
+  readonly modelNote?: string;
+  /**
    * Time of the sensor's latest scored reading, epoch ms: after a restart, the one from before it (kept with
    * the sensor's checkpoint) until the next arrives; null when there is none.
    */

@@ -148,3 +148,15 @@ export async function decideOwnModel<M extends ModelRunner>(input: OwnModelInput
 export function unchangedReason(epochs: number, initialValLoss: number, lowest: number): string {
   return `training from the shared model kept its weights: none of its ${epochs} epoch${epochs === 1 ? '' : 's'} lowered the validation loss below the start (${initialValLoss.toPrecision(4)}; lowest ${lowest.toPrecision(4)})`;
 }
+
+/**
+ * What the operator is told of a sensor whose own model is of another cell than `model.cell` (the cell was changed on a
+ * running install, tryout 39, finding 11): the model stays until retrained, and how. `sensor` the stream, `own` its own
+ * model's cell, `configured` model.cell, `retrainEvery` learning.retrainIntervalMs (ms; 0: never). Null when the cells
+ * are the same. Used by the daemon's start log and the sensors view (GET /api/sensors `modelNote`, the dashboard).
+ */
+export function otherCellNote(sensor: string, own: string, configured: string, retrainEvery: number): string | null {
+  if (own === configured) return null;
+  const retrain = retrainEvery > 0 ? `retrained with model.cell ${configured} by learning.retrainIntervalMs, or at once with` : 'learning.retrainIntervalMs is 0, so only with';
+  return `its own ${own} model, learnt before model.cell was ${configured}, stays until retrained (${retrain} 'anomalyd models rollback ${sensor} shared --no-pin': the shared ${configured} model, then a new own ${configured} model after learning.minReadings readings)`;
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,28 @@ describe('anomalyd models', () => {
     expect(await modelsCommand(['retrain', 'p1', '--db', db], retrain)).toBe(1);
     expect(retrain.err).toContain('has a model of its own');
     expect(await modelsCommand(['unpin', 'p1', '--no-pin', '--db', db], io())).toBe(2);
+  });
+
+  it('carries a renamed sensor\'s model over as docs/MODEL.md says (tryout 39, finding 12)', async () => {
+    // docs/MODEL.md gives the command for an ESPHome node renamed workshop -> workshop2.
+    const doc = readFileSync(new URL('../../docs/MODEL.md', import.meta.url), 'utf8');
+    expect(doc).toContain('anomalyd models rollback workshop2/vibration MODEL_ID --no-pin');
+    const store = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    const id = 'workshop_vibration-20261206T053824@fcd6ce7d8ba1';
+    store.addModel({ id, name: id.split('@')[0], sidecarPath: `/x/${id}.json`, scope: 'workshop/vibration', cell: 'gru', rows: 3600, valLoss: 0.1, calibration: {}, source: 'test' });
+    store.assignModel('workshop/vibration', id, 'trained');
+    // The new name learning on the shared model: its readings stored, no assignment.
+    store.appendReadings('workshop2/vibration', Float64Array.from([1, 2, 3]), Float32Array.from([0.3, 0.31, 0.29]), 1);
+    store.close();
+    const c = io();
+    expect(await modelsCommand(['rollback', 'workshop2/vibration', id, '--no-pin', '--db', db], c)).toBe(0);
+    expect(c.out).toBe(`workshop2/vibration: the shared model -> ${id}\n`);
+    const after = SqliteStore.open(db, { commitIntervalMs: 0, outboxMax: 10, logger: pino({ level: 'silent' }) });
+    expect(after.assignments().filter((a) => a.sensor === 'workshop2/vibration').map((a) => [a.modelId, a.pinned])).toEqual([[id, false]]);
+    after.close();
+    const list = io();
+    expect(await modelsCommand(['list', '--db', db], list)).toBe(0);
+    expect(list.out).toMatch(new RegExp(`${id.replace(/[.@]/g, '\\$&')}[\\s\\S]*used by: (workshop/vibration, workshop2/vibration|workshop2/vibration, workshop/vibration)`));
   });
 
   it('refuses a sensor without a model of its own, and bad usage', async () => {

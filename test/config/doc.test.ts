@@ -6,8 +6,10 @@ import { renderConfigDoc } from '../../src/config/doc.js';
 import { dotted, leaves } from '../../src/config/dsl.js';
 import { envNameOf } from '../../src/config/env.js';
 import { schema } from '../../src/config/schema.js';
+import { TRAIN_DEFAULTS } from '../../src/train/trainer.js';
 
 const docPath = fileURLToPath(new URL('../../docs/CONFIG.md', import.meta.url));
+const modelDocPath = fileURLToPath(new URL('../../docs/MODEL.md', import.meta.url));
 const defaultYamlPath = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
 describe('docs/CONFIG.md', () => {
@@ -50,5 +52,16 @@ describe('config/default.yaml', () => {
 
   it('has a comment on every setting’s line', () => {
     expect(found.filter((f) => !f.commented).map((f) => f.path)).toEqual([]);
+  });
+});
+
+describe('docs/MODEL.md', () => {
+  it('gives the most epochs of both trainings as the code has them (tryout 39, finding 13: it said 12, the config 20, the log 60)', () => {
+    const text = readFileSync(modelDocPath, 'utf8').replace(/\s+/g, ' ');
+    const learning = leaves(schema).find((e) => dotted(e.path) === 'learning.epochs')!.leaf.default;
+    expect(text).toContain(`\`anomalyd train --epochs\` (${TRAIN_DEFAULTS.epochs} by default)`);
+    expect(text).toContain(`\`learning.epochs\` (${String(learning)} by default)`);
+    // No other default stated for them.
+    expect(text.match(/`(?:--)?epochs` \(\d+ by default\)/g) ?? []).toEqual([]);
   });
 });

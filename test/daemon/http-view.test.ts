@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { OwnModelProgress } from '../../src/contract/own-model.js';
 import type { ScoredReading } from '../../src/contract/types.js';
 import { daemonView } from '../../src/daemon/http-view.js';
+import { otherCellNote } from '../../src/learn/own-model.js';
 import { byName } from '../../src/http/view.js';
 import { SensorStatusBoard } from '../../src/daemon/sensor-status.js';
 import { SeriesStore } from '../../src/pipeline/series.js';
@@ -57,6 +58,7 @@ function setup(learningEnabled: boolean, staleAfter = 0, storeOpen?: string[]): 
     defaultModel: () => 'gru',
     modelOf: () => 'gru',
     pinned: (s) => s === 'pump1',
+    modelNote: (s) => (s === 'pump1' ? otherCellNote(s, 'gru', 'lstm', 0) : null),
     mqtt: () => ({ url: 'mqtt://x', connected: true }),
     board,
     series,
@@ -99,6 +101,17 @@ describe('daemonView', () => {
       ['newbie', false],
       ['pump1', true],
     ]);
+    // An own model of another cell than model.cell (tryout 39, finding 11): said for that sensor alone.
+    expect(sensors.map((s) => [s.sensor, s.modelNote ?? null])).toEqual([
+      ['fresh', null],
+      ['newbie', null],
+      ['pump1', otherCellNote('pump1', 'gru', 'lstm', 0)],
+    ]);
+    expect(otherCellNote('pump1', 'gru', 'lstm', 0)).toBe(
+      "its own gru model, learnt before model.cell was lstm, stays until retrained (learning.retrainIntervalMs is 0, so only with 'anomalyd models rollback pump1 shared --no-pin': the shared lstm model, then a new own lstm model after learning.minReadings readings)",
+    );
+    expect(otherCellNote('pump1', 'gru', 'lstm', 86_400_000)).toMatch(/^its own gru model, learnt before model\.cell was lstm, stays until retrained \(retrained with model\.cell lstm by learning\.retrainIntervalMs, or at once with 'anomalyd models rollback pump1 shared --no-pin'/);
+    expect(otherCellNote('pump1', 'lstm', 'lstm', 0)).toBeNull();
   });
 
   it('leaves the own-model counts out with learning off, and shows the surprise capped at 16', () => {

@@ -124,6 +124,30 @@ describe('SignalBook.explain', () => {
     expect(resolved.sentence).toMatch(new RegExp(`^${escape(fault.sentence)}, then no reading for 15 min since 10:05, `));
   });
 
+  it('does not tell a broker outage inside an open episode as the sensor\'s silence (linkResumed; tryout 39, finding 9)', () => {
+    // A motor current every 2 s at ~0.05 A, frozen at 8.10 A (a stuck episode open), then the daemon's broker away 48 s:
+    // the readings after the outage go on at 8.10. Before: the update told `no reading for 48 s since 05:51, last 8.10 A
+    // (missing data)`, the link's outage as the sensor's silence.
+    const told = (resumed: boolean): AlertExplanation => {
+      const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
+      for (let i = 0; i < 300; i++) book.record(reading(T0 + i * 2 * SEC, 0.05 + 0.01 * Math.sin(i)));
+      const start = T0 + 300 * 2 * SEC;
+      for (let i = 0; i < 8; i++) book.record(reading(start + i * 2 * SEC, 8.1, 'anomalous', 0.9999));
+      const open = { ...event('open', start, start + 7 * 2 * SEC), evidence: { stuck: 5 } };
+      expect(book.explainAlert(open).explanation!.kind).toBe('stuck');
+      const back = start + 7 * 2 * SEC + 48 * SEC;
+      if (resumed) book.linkResumed();
+      for (let i = 0; i < 15; i++) book.record(reading(back + i * 2 * SEC, 8.1, 'anomalous', 0.9999));
+      return book.explainAlert({ ...event('update', start, back + 14 * 2 * SEC), evidence: { stuck: 11 } }).explanation!;
+    };
+    // What main told (the book not told of the outage): the gap is the sensor's.
+    expect(told(false).kind).toBe('missing_data');
+    const e = told(true);
+    expect(e.kind).toBe('stuck');
+    expect(e.sentence).not.toMatch(/no reading/);
+    expect(e.sentence).toMatch(/^pump 8\.1\d* unchanged for /);
+  });
+
   it('tells a silence noted after a restart (noteSilence) from the stream\'s restored newest reading, through its resolve', () => {
     const book = new SignalBook({ units: [], timeZone: 'UTC', persist: null, logger: silent });
     const last = T0 + 299 * SEC;

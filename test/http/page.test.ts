@@ -7,6 +7,7 @@ import { dashboardAssets } from '../../src/adapters/dashboard-assets.js';
 import { NOTE_WORD_CHARS, PAGE_SCRIPT, PAGE_STYLE } from '../../src/http/page.js';
 import { heldStateText } from '../../src/contract/held-state.js';
 import { ownModelText } from '../../src/contract/own-model.js';
+import { otherCellNote } from '../../src/learn/own-model.js';
 import { formatDuration, formatReading } from '../../src/explain/explain.js';
 import { artifact, hasChromium, launchChromium } from '../helpers/browser.js';
 import { anomalyRecord, captureLogs, FakeView, request, series, T0 } from './helpers.js';
@@ -209,6 +210,24 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const ms = [0, 400, 1000, 44_500, 89_000, 90_000, 119_000, 3_599_000, 5_399_000, 5_400_000, 86_400_000, 172_799_000, 172_800_000, 9e8];
       const shown = await page.evaluate((xs) => xs.map((x) => (window as unknown as { fmtDuration: (v: number) => string }).fmtDuration(x)), ms);
       expect(shown).toEqual(ms.map(formatDuration));
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("says beside a sensor that its own model is of another cell than model.cell, and how it is retrained (tryout 39, finding 11)", async () => {
+    const view = new FakeView();
+    const ts = Array.from({ length: 120 }, (_, i) => T0 + i * 1000);
+    const note = otherCellNote('vib1', 'gru', 'lstm', 0)!;
+    view.sensorViews = [{ sensor: 'vib1', status: 'ok', model: 'vib1-20261206@fcd6ce7d8ba1', pinned: false, modelNote: note, lastTs: ts[119], value: 2.2, surprise: 0.3, unit: 'mm/s', ownModel: null }];
+    view.histories = new Map([['vib1', { ...series('vib1', ts), value: [ts.map((_, i) => 2.2 + 0.02 * Math.sin(i))] }]]);
+    view.records = [];
+    const base = await serve(view);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#sensors .model-note').allTextContents()).toEqual([note]);
     } finally {
       await page.close();
     }
