@@ -39,6 +39,19 @@
  * judges only its silences as runs). A counter that moves at nearly every reading (a running process's count, a
  * meter that never idles) has not: its first hold is as telling as any stream's, and `stuck` judges it as before.
  *
+ * A counter frozen (CounterStep.frozen): a counter whose holds are normal is still measured by its own idles. An idle
+ * is a hold a rise ended; its length is counted in readings equal to the one before (the same at any sampling rate:
+ * a DSMR 5 gas meter's 25 min idle is 5 readings, a DSMR 4 one's 6 h idle 6). A hold going on longer than
+ * FROZEN_TIMES times the longest idle the counter ended, and longer than FROZEN_FLOOR readings, is a frozen total (a
+ * meter whose register or reader stopped while the heating runs: tryout 40, finding 4: a 5 min gas total frozen 144
+ * readings, its longest idle in 13 days 5, was never told), judged only once the counter has ended MIN_IDLES idles
+ * and a whole day of readings came before the hold began (a household's longest idle is its night's: a water meter
+ * idle all night, seen only for an afternoon, is not judged by its afternoon's idles). A counter whose idles are
+ * long and varied (a water meter at night, a sparse meter with days of no use) makes its own bound long. A hold
+ * that was judged frozen is not taught as an idle when a rise ends it (censored, as a rare run and a rare dwell are:
+ * src/pipeline/dwell.ts), so one freeze does not make the next one ordinary. Needs the readings' times (observe's
+ * `ts`); without them, no freeze is judged.
+ *
  * Stated by its hub (CounterTrack.declare): where the hub says a stream is a counter (Home Assistant's
  * `state_class: total_increasing`, a Shelly's `aenergy.total`, Tasmota's `ENERGY.Total`, zigbee2mqtt's `energy`:
  * MappingRuleSpec.counters), it is one from its first reading, whatever its readings did before, and for good: a
@@ -82,6 +95,19 @@ export const CYCLE_SLACK_MS = 120_000;
 export const CYCLE_SPREAD = 0.12;
 /** A quarter hour (ms): every time zone's offset from UTC is a multiple of it, so every calendar period starts on one. */
 const QUARTER_HOUR_MS = 900_000;
+/**
+ * A counter's hold is a frozen total beyond this many times the longest idle it ended (CounterStep.frozen): beyond the
+ * idles' own spread (the longest of n idles is their sample maximum; four times it is far out in any tail that the
+ * household's routine makes), and a freeze is told a bounded count of readings (three times the longest idle) after
+ * it outlasted every idle.
+ */
+export const FROZEN_TIMES = 4;
+/** Readings a hold must last beyond before it is judged frozen, however short the counter's idles (a quantised slow hour's holds). */
+export const FROZEN_FLOOR = 16;
+/** Idles (holds a rise ended) a counter must have ended before a hold of it is judged frozen. */
+export const MIN_IDLES = 8;
+/** The readings' time before a hold began, since the counter's idles were first counted, before it is judged frozen (ms): a day. */
+export const FROZEN_SEEN_MS = 86_400_000;
 
 /** What the counter stage makes of one reading of a one-channel stream. */
 export interface CounterStep {
@@ -96,6 +122,21 @@ export interface CounterStep {
    * when it is the meter's own calendar cycle (a utility meter's daily reset: see the module's notes), told to nobody.
    */
   readonly reset: { readonly from: number; readonly to: number; readonly cycle?: true } | null;
+  /**
+   * A counter whose holds are normal holds its value far longer than every idle it ended (see the module's notes):
+   * the hold's first reading's time (`since`, epoch ms), its length in readings equal to the one before
+   * (`readings`), and the longest idle before it (`longest` readings, `longestMs` ms from its first reading to its
+   * last). Null otherwise.
+   */
+  readonly frozen: CounterFrozen | null;
+}
+
+/** A counter's frozen total (CounterStep.frozen). */
+export interface CounterFrozen {
+  readonly since: number;
+  readonly readings: number;
+  readonly longest: number;
+  readonly longestMs: number;
 }
 
 /** A counter stage's state (JSON). */
@@ -124,6 +165,17 @@ export interface CounterState {
   readonly stated?: true;
   /** Times (ms) of the latest resets to near zero heard on a quarter hour, oldest first, at most 2 (absent: none). */
   readonly cycleAt?: number[];
+  /**
+   * The counter's idles (CounterStep.frozen): how many ended, the longest in readings and in ms, since when (ms) they
+   * are counted, the present hold's first reading's time (ms) and the latest reading's (ms). Absent in a state written
+   * before (none counted: counted from the next reading on).
+   */
+  readonly idles?: number;
+  readonly longestIdle?: number;
+  readonly longestIdleMs?: number;
+  readonly idleSeenSince?: number;
+  readonly holdSince?: number;
+  readonly lastTs?: number;
 }
 
 /**
@@ -170,6 +222,16 @@ export class CounterTrack {
   private stated = false;
   /** Times (ms) of the latest resets that could be a meter's cycle (to near zero, on a quarter hour): at most 2. */
   private cycleAt: number[] = [];
+  /** Idles (holds a rise ended) since they were counted, the longest in readings and in ms (CounterStep.frozen). */
+  private idles = 0;
+  private longestIdle = 0;
+  private longestIdleMs = 0;
+  /** Time (ms) from which the idles are counted (NaN: from the next reading's). */
+  private idleSeenSince = Number.NaN;
+  /** Time (ms) of the first reading of the present value (the hold's start; NaN: not known). */
+  private holdSince = Number.NaN;
+  /** Time (ms) of the latest reading (NaN: not known). */
+  private lastTs = Number.NaN;
 
   /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
   get lastSent(): number | null {
@@ -203,11 +265,15 @@ export class CounterTrack {
    */
   observe(value: number, ts = Number.NaN): CounterStep {
     const prev = this.last;
+    const prevTs = this.lastTs;
     this.last = value;
+    this.lastTs = ts;
     if (value < 0) this.negative = true;
+    if (Number.isNaN(this.idleSeenSince)) this.idleSeenSince = ts;
     if (prev === null) {
       this.run = 1;
-      return { value, counter: this.stated, holds: false, reset: null };
+      this.holdSince = ts;
+      return { value, counter: this.stated, holds: false, reset: null, frozen: null };
     }
     const down = value < prev;
     if (value > prev) {
@@ -220,26 +286,27 @@ export class CounterTrack {
         this.rises = 0;
         this.holds = 0;
         this.holding0 = 0;
+        this.forgetIdles(ts);
       } else {
         this.run++;
-        this.hold(value, prev);
+        this.hold(value, prev, ts, prevTs);
       }
       this.step = down ? 0 : value - prev;
-      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null };
+      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null, frozen: null };
       this.counter = true;
       this.sinceDrop = Number.POSITIVE_INFINITY;
       this.offset = 0;
-      return { value, counter: true, holds: this.holding(), reset: null };
+      return { value, counter: true, holds: this.holding(), reset: null, frozen: this.frozen() };
     }
     this.sinceDrop++;
-    this.hold(value, prev);
+    this.hold(value, prev, ts, prevTs);
     if (down && value >= 0 && this.beforeRise !== null && value >= this.beforeRise && this.latestRise > this.riseBefore) {
       // Back to where it was before its latest rise, or between, and that rise was larger than any before it: it
       // overshot (a sentinel such as 2^32 − 1, a misread), which the judged total showed as it was; the count goes
       // on from here, no reset. After a rise of a usual size the step back is a rollback: a reset, below.
       this.beforeRise = null;
       this.step = 0;
-      return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: null };
     }
     if (value > prev) this.beforeRise = prev;
     if (down || value < 0) {
@@ -255,7 +322,8 @@ export class CounterTrack {
         this.back = null;
         this.beforeRise = null;
         this.step = 0;
-        return { value, counter: false, holds: false, reset: null };
+        this.forgetIdles(ts);
+        return { value, counter: false, holds: false, reset: null, frozen: null };
       }
       // A reset: the increment of this reading is not known; the continued total counts on from here.
       this.sinceDrop = 0;
@@ -267,7 +335,7 @@ export class CounterTrack {
       if (this.back === null) this.back = { from: prev, offset: this.offset };
       this.offset += prev - value + this.step;
       const reset = this.cycle(prev, value, ts) ? { from: prev, to: value, cycle: true as const } : { from: prev, to: value };
-      return { value: value + this.offset, counter: true, holds: this.holding(), reset };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset, frozen: null };
     }
     if (this.back !== null && value > prev) {
       // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
@@ -278,7 +346,7 @@ export class CounterTrack {
       this.back = null;
     }
     this.step = value - prev;
-    return { value: value + this.offset, counter: true, holds: this.holding(), reset: null };
+    return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: this.frozen() };
   }
 
   /**
@@ -303,14 +371,46 @@ export class CounterTrack {
     return steady;
   }
 
-  /** Counts a rise (ending the hold going on, counted then), a hold, or a step back (ending the hold, not counted). */
-  private hold(value: number, prev: number): void {
+  /**
+   * Counts a rise (ending the hold going on, counted then, and taught as an idle), a hold, or a step back (ending the
+   * hold, not counted). `ts`, `prevTs`: this reading's and the one before's times (ms; NaN: not known).
+   */
+  private hold(value: number, prev: number, ts: number, prevTs: number): void {
     if (value > prev) {
+      const frozen = this.frozen() !== null;
       this.rises++;
       this.holds += this.holding0;
+      if (this.holding0 > 0 && !frozen) {
+        this.idles++;
+        this.longestIdle = Math.max(this.longestIdle, this.holding0);
+        const ms = prevTs - this.holdSince;
+        if (ms > this.longestIdleMs) this.longestIdleMs = ms;
+      }
       this.holding0 = 0;
+      this.holdSince = ts;
     } else if (value === prev) this.holding0++;
-    else this.holding0 = 0;
+    else {
+      this.holding0 = 0;
+      this.holdSince = ts;
+    }
+  }
+
+  /** Forgets the idles counted (a monotone run that ended: no counter, or not yet), counting them again from `ts`. */
+  private forgetIdles(ts: number): void {
+    this.idles = 0;
+    this.longestIdle = 0;
+    this.longestIdleMs = 0;
+    this.idleSeenSince = ts;
+    this.holdSince = ts;
+  }
+
+  /** The hold going on as a frozen total (CounterStep.frozen; the module's notes), or null. */
+  private frozen(): CounterFrozen | null {
+    const n = this.holding0;
+    if (n === 0 || !this.holding() || this.idles < MIN_IDLES) return null;
+    if (!(this.holdSince - this.idleSeenSince >= FROZEN_SEEN_MS)) return null;
+    if (n <= Math.max(FROZEN_TIMES * this.longestIdle, FROZEN_FLOOR)) return null;
+    return { since: this.holdSince, readings: n, longest: this.longestIdle, longestMs: this.longestIdleMs };
   }
 
   /** Whether the counter has been seen holding its value often enough for its holds to be normal (CounterStep.holds). */
@@ -338,6 +438,12 @@ export class CounterTrack {
       step: this.step,
       ...(this.stated ? { stated: true as const } : {}),
       ...(this.cycleAt.length > 0 ? { cycleAt: [...this.cycleAt] } : {}),
+      idles: this.idles,
+      longestIdle: this.longestIdle,
+      longestIdleMs: this.longestIdleMs,
+      ...(Number.isFinite(this.idleSeenSince) ? { idleSeenSince: this.idleSeenSince } : {}),
+      ...(Number.isFinite(this.holdSince) ? { holdSince: this.holdSince } : {}),
+      ...(Number.isFinite(this.lastTs) ? { lastTs: this.lastTs } : {}),
     };
   }
 
@@ -367,6 +473,12 @@ export class CounterTrack {
     t.step = num(s.step) && s.step >= 0 ? s.step : 0;
     t.stated = s.stated === true;
     t.cycleAt = Array.isArray(s.cycleAt) ? s.cycleAt.filter(num).slice(-2) : [];
+    t.idles = num(s.idles) && s.idles >= 0 ? s.idles : 0;
+    t.longestIdle = num(s.longestIdle) && s.longestIdle >= 0 ? s.longestIdle : 0;
+    t.longestIdleMs = num(s.longestIdleMs) && s.longestIdleMs >= 0 ? s.longestIdleMs : 0;
+    t.idleSeenSince = num(s.idleSeenSince) ? s.idleSeenSince : Number.NaN;
+    t.holdSince = num(s.holdSince) ? s.holdSince : Number.NaN;
+    t.lastTs = num(s.lastTs) ? s.lastTs : Number.NaN;
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }

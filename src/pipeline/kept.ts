@@ -93,6 +93,10 @@ const MARKS: { readonly [K in MarkKey]-?: MarkReader<K> } = {
     if (!isRecord(v)) throw new Error(`${at} must be { from, to }`);
     return { from: finiteMark(v.from, `${at}.from`), to: finiteMark(v.to, `${at}.to`) };
   },
+  counterFrozen: (v, at) => {
+    if (!isRecord(v)) throw new Error(`${at} must be { since, readings, longest, longestMs }`);
+    return { since: finiteMark(v.since, `${at}.since`), readings: finiteMark(v.readings, `${at}.readings`), longest: finiteMark(v.longest, `${at}.longest`), longestMs: finiteMark(v.longestMs, `${at}.longestMs`) };
+  },
   sent: finiteMark,
   unheard: booleanMark,
   bunched: finiteMark,

@@ -653,6 +653,8 @@ class StreamScore {
   holding = false;
   /** The latest reading ended a stuck run that held the open episode (not checkpointed: set by every reading). */
   unstuck = false;
+  /** A counter's frozen total judged at the latest reading (judgeFrozen; StepItem.counterFrozen), or null (not checkpointed: set by every reading). */
+  counterFrozen: { readonly since: number; readonly longestMs: number } | null = null;
   /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait; checkpointed). */
   awaitingReset = false;
   /** The latest reading's scored step: what a duplicate of it reports, and whether the stream was learning (checkpointed, without its events). */
@@ -1143,10 +1145,14 @@ export class StreamScorer {
     // episode alone, whether the kind speaks yet or not.
     const driftAt = this.thresholdSurprise + Math.log10(EVIDENCE.length * C);
     for (let c = 0; c < C; c++) s.driftFloor[c] = !learning && (s.drifts[c].drifting || (s.excursions[c].drifting && (s.excursions[c].opens || s.episode !== null))) ? driftAt : 0;
-    // A cumulative counter (src/pipeline/counter.ts) is judged by its rate, never by its total's level (judgeCounter).
+    // A cumulative counter (src/pipeline/counter.ts) is judged by its rate, never by its total's level (judgeCounter),
+    // and by its holds against its own idles (judgeFrozen).
     s.caughtUp = null;
-    if (r.item.counter !== undefined) judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
-    else s.rateFloor.fill(0);
+    s.counterFrozen = null;
+    if (r.item.counter !== undefined) {
+      judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
+      judgeFrozen(s, r, e, learning, driftAt);
+    } else s.rateFloor.fill(0);
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
     // A run that stuck calls rare (at the hold level) is not a rest of the stream's (quietValues).
@@ -2333,6 +2339,11 @@ export class StreamScorer {
     if (s.onOff) {
       const held = s.C === 1 && ep.owners[0] ? s.onOffDwell.held(this.holdSurprise) : null;
       if (held !== null) ep.held = { channel: 0, ...held };
+      return;
+    }
+    // A counter's frozen total (judgeFrozen): its hold since it began, against the longest idle it ended before.
+    if (s.counterFrozen !== null && s.C === 1 && ep.owners[0]) {
+      ep.held = { channel: 0, since: s.counterFrozen.since, longestMs: s.counterFrozen.longestMs };
       return;
     }
     let best = 0;
@@ -4508,6 +4519,26 @@ function judgeCounter(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues,
   }
   // Only a rate timed over enough quanta shows the meter counting at it (a standby's creep, one quantum in the span, does not).
   if (sum >= enough && rate * COUNTER_RATE_FAR >= s.rateMax) s.rateRises++;
+}
+
+/**
+ * A cumulative counter whose holds are normal holding its value far longer than every idle it ended (StepItem.counterFrozen;
+ * src/pipeline/counter.ts CounterStep.frozen): floors `stuck` at `at` (the threshold plus every kind's share, as a
+ * counter's rate far above anything seen floors `change`), never while it learns, so the freeze opens and holds an
+ * episode on its own; noted for its explanation (StreamScore.counterFrozen, noteHeld: told as a state held since the
+ * hold began, against the longest idle). The floor alone speaks: no ceiling from how often the readings just before
+ * took the value (recentRunSurprise: a frozen total's latest readings are all that value). `e`: the reading's
+ * judged evidence (its `stuck` set to a zero row where the counter's holds left none).
+ */
+function judgeFrozen(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues, learning: boolean, at: number): void {
+  const frozen = r.item.kind === 'reading' ? r.item.counterFrozen : undefined;
+  if (learning || s.C !== 1 || frozen === undefined) return;
+  s.runFloor[0] = at;
+  s.runCeiling[0] = Number.POSITIVE_INFINITY;
+  if (e.stuck === null) e.stuck = new Float64Array(1);
+  s.row('reference', STUCK);
+  s.row('adaptive', STUCK);
+  s.counterFrozen = { since: frozen.since, longestMs: frozen.longestMs };
 }
 
 function onOffOnly(judged: EvidenceValues, taught: EvidenceValues): void {

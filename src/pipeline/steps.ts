@@ -80,6 +80,12 @@ export interface StepItem<O> {
   /** A counter's step back (a reset or a rollback) at this reading: its previous total and the new one, as sent. */
   readonly counterReset?: { readonly from: number; readonly to: number };
   /**
+   * A counter whose holds are normal holds its value far longer than every idle it ended (src/pipeline/counter.ts
+   * CounterStep.frozen: since when, epoch ms; the hold's and the longest idle's length in readings; the longest
+   * idle in ms). Absent: not frozen.
+   */
+  readonly counterFrozen?: { readonly since: number; readonly readings: number; readonly longest: number; readonly longestMs: number };
+  /**
    * A counter's reading (or duplicate) as the sensor sent it, when `values` (its total continued across resets)
    * differs from it: what the detector reports (Detector output `reading.values`, the dashboard's plot), its
    * expectation moved by the same difference, so the plot shows what the hub's own app shows. Absent: `values` is it.
