@@ -1108,6 +1108,8 @@ export class Daemon {
         const latest = this.signals?.latest(stream) ?? null;
         return latest !== null && Number.isFinite(latest.surprise) ? { score: scoreOfSurprise(latest.surprise), ts: latest.ts } : null;
       },
+      // An on/off stream has no score entity: its states, silence and holds are judged, not its readings.
+      (stream) => (this.parser?.onOffWords(stream) ?? null) !== null,
     );
     this.input = new Subject<RawMessage>();
     this.pipelineDone = this.startPipeline(this.input);

@@ -64,6 +64,13 @@ export interface HaDiscoveryOptions {
    * restart before the stream has read anew, so a score retained by the previous run does not keep telling its episode.
    */
   readonly latestScore?: (stream: string) => { readonly score: number; readonly ts: number } | null;
+  /**
+   * Whether the stream has no score to show (an on/off stream: its silence and how long it holds a state are judged,
+   * not its readings, so its score entity stood `unknown` for ever: tryout 40, finding 11). Such a stream gets its
+   * problem entity only: its score entity's config is published empty (retained), which removes one an earlier
+   * version left, and no score message is sent. Asked at every publication of its configs; absent: every stream scored.
+   */
+  readonly unscored?: (stream: string) => boolean;
 }
 
 /**
@@ -210,11 +217,15 @@ export class HaDiscovery {
     this.sendConfigs(stream, src);
   }
 
-  /** Publishes the stream's two configs (retained, QoS 1). */
+  /** Publishes the stream's two configs (retained, QoS 1); an unscored stream's score config empty (HaDiscoveryOptions.unscored). */
   private sendConfigs(stream: string, source: string): void {
     const t = discoveryTopics(this.opts.prefix, this.opts.nodeId, stream);
     void this.send(t.binarySensor, JSON.stringify(binarySensorConfig(this.ctx, stream, source)), true);
-    void this.send(t.sensor, JSON.stringify(scoreSensorConfig(this.ctx, stream, source)), true);
+    void this.send(t.sensor, this.scored(stream) ? JSON.stringify(scoreSensorConfig(this.ctx, stream, source)) : '', true);
+  }
+
+  private scored(stream: string): boolean {
+    return this.opts.unscored?.(stream) !== true;
   }
 
   /**
@@ -250,7 +261,7 @@ export class HaDiscovery {
 
   /** A new score of a stream (see the module comment for the throttling). */
   score(stream: string, score: number, ts: number): void {
-    if (!this.running || !this.announced.has(stream)) return;
+    if (!this.running || !this.announced.has(stream) || !this.scored(stream)) return;
     const now = this.opts.now();
     const last = this.lastSent.get(stream);
     if (this.opts.scoreIntervalMs > 0 && last !== undefined && now - last < this.opts.scoreIntervalMs) {
@@ -284,7 +295,7 @@ export class HaDiscovery {
    * for a stream with no score at all.
    */
   episodeChanged(stream: string): void {
-    if (!this.running || !this.announced.has(stream)) return;
+    if (!this.running || !this.announced.has(stream) || !this.scored(stream)) return;
     const held = this.held.get(stream);
     const last = this.lastScore.get(stream);
     const latest = held ?? last ?? this.opts.latestScore?.(stream) ?? undefined;
@@ -341,6 +352,7 @@ export function discoveryFor(
   onBirth?: () => void,
   episodeOf?: (stream: string) => ScoreEpisode | null,
   latestScore?: (stream: string) => { readonly score: number; readonly ts: number } | null,
+  unscored?: (stream: string) => boolean,
 ): HaDiscovery | null {
   if (!discoveryEnabled(config)) return null;
   const h = config.homeassistant;
@@ -357,5 +369,6 @@ export function discoveryFor(
     ...(onBirth !== undefined ? { onBirth } : {}),
     ...(episodeOf !== undefined ? { episodeOf } : {}),
     ...(latestScore !== undefined ? { latestScore } : {}),
+    ...(unscored !== undefined ? { unscored } : {}),
   });
 }

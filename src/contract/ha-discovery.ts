@@ -5,7 +5,8 @@
  *     `missing data` while it is stale), or while its device says it is offline (the device's `device_offline`
  *     episode, which its streams' states carry); reads `<prefix>/state/<stream>`, whose other keys become its
  *     attributes;
- *   - sensor: the stream's anomaly score in [0, 1] (reads `<prefix>/score/<stream>`, throttled), the latest reading's
+ *   - sensor (not for an on/off stream, which has no score): the stream's anomaly score in [0, 1] (reads
+ *     `<prefix>/score/<stream>`, throttled), the latest reading's
  *     own; its attributes (the same payload) say whether the stream is in an open episode, of what kind, since when:
  *     inside an episode a reading scores 0 unless it is tenfold rarer, so a 0 there is not "normal" (tryout 29, F7).
  * Both are unavailable while `<prefix>/status` says `offline` (the daemon's last will).

@@ -9,7 +9,9 @@
  * began: a stuck value is stuck from its first reading of the value, a held state (the dwell model) from when it
  * began, a silence from its last reading (its open comes when the first missing reading was due, later), a level
  * shift from its first reading off. Its end is the record's end (the first reading back once resolved; while open,
- * its last reading so far).
+ * its last reading so far). A silence told in an episode another fault opened (`<its sentence>, then no reading for …`,
+ * AlertExplanation.before_silence) lasts from when that fault began, as its sentence tells it first (tryout 40,
+ * finding 10: a level shift `since 09:06`, then silent from 09:25, was listed as START 09:25, LASTED 3 min).
  */
 import type { AlertExplanation } from './alerts.js';
 
@@ -23,10 +25,11 @@ export interface EpisodeLength {
 
 /**
  * `startTs`, `endTs`: the episode's open and end (epoch ms; while open, its last reading so far); `explanation`: its
- * record's (null before schema 2, or unexplained: then its open). A `since` that does not parse is ignored. Pure.
+ * record's (null before schema 2, or unexplained: then its open). Its `since`, or its `before_silence.since` when that
+ * is earlier; a `since` that does not parse is ignored. Pure.
  */
-export function episodeLength(startTs: number, endTs: number, explanation: Pick<AlertExplanation, 'since'> | null): EpisodeLength {
-  const since = explanation === null ? Number.NaN : Date.parse(explanation.since);
-  const beganTs = Number.isFinite(since) && since < startTs ? since : startTs;
-  return { beganTs, lastedMs: Math.max(0, endTs - beganTs) };
+export function episodeLength(startTs: number, endTs: number, explanation: Pick<AlertExplanation, 'since' | 'before_silence'> | null): EpisodeLength {
+  const sinces = explanation === null ? [] : [explanation.since, explanation.before_silence?.since].map((s) => (s === undefined ? Number.NaN : Date.parse(s)));
+  const began = Math.min(startTs, ...sinces.filter((s) => Number.isFinite(s)));
+  return { beganTs: began, lastedMs: Math.max(0, endTs - began) };
 }

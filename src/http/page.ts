@@ -820,8 +820,13 @@ function renderSeries(d, sensor) {
   var extents = parts.map(function (pu) {
     return pu === null ? readingsExtent(d) : readingsExtent({ value: d.value.map(function (a) { return onlyUnit(d, a, pu); }), min: d.min && d.min.map(function (a) { return onlyUnit(d, a, pu); }), max: d.max && d.max.map(function (a) { return onlyUnit(d, a, pu); }) });
   });
+  // An on/off stream's readings are 0 (its off word) and 1 (its on word): its axis holds both and names them, whatever
+  // it held in the range (an alarm field always clear was drawn on 0 to 100, read as percent: tryout 40, finding 11).
+  var onOff = sensor && sensor.onOff && parts.length === 1 ? sensor.onOff : null;
+  readingsHost.setAttribute('data-axis-states', onOff !== null ? onOff.off + ' | ' + onOff.on : '');
   parts.forEach(function (pu, k) {
     scales[scaleOf(k)] = { range: function (u, min, max) {
+      if (onOff !== null) return [-0.25, 1.25];
       var o = state.offScales && state.offScales[k];
       if (o) return [o.lo, o.hi];
       var r = extents[k];
@@ -834,7 +839,12 @@ function renderSeries(d, sensor) {
     } };
     var label = pu !== null ? pu : units.length === 1 ? units[0] : undefined;
     // The first unit's axis on the left, the next on the right; a third (rare) left again, and so on.
-    axes.push({ scale: scaleOf(k), side: k % 2 === 0 ? 3 : 1, stroke: css('--muted'), grid: { show: k === 0, stroke: css('--line') }, size: valueAxisSize, label: label });
+    var axis = { scale: scaleOf(k), side: k % 2 === 0 ? 3 : 1, stroke: css('--muted'), grid: { show: k === 0, stroke: css('--line') }, size: valueAxisSize, label: label };
+    if (onOff !== null) {
+      axis.splits = function () { return [0, 1]; };
+      axis.values = function () { return [onOff.off, onOff.on]; };
+    }
+    axes.push(axis);
   });
   readingsHost.setAttribute('data-axis-labels', axes.slice(1).map(function (a) { return a.label || ''; }).join(' | '));
   plot('readings', readingsHost, {

@@ -180,7 +180,7 @@ describe("Home Assistant's birth message", () => {
 });
 
 describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', () => {
-  function recording(onBirth?: () => void): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
+  function recording(onBirth?: () => void, unscored?: (stream: string) => boolean): { d: HaDiscovery; sent: Array<{ topic: string; payload: string }> } {
     const sent: Array<{ topic: string; payload: string }> = [];
     const d = new HaDiscovery({
       prefix: 'homeassistant',
@@ -195,11 +195,31 @@ describe('HaDiscovery: what a forgotten stream clears (tryout 18, finding 5)', (
       logger: pino({ level: 'silent' }),
       now: () => 1_000_000,
       ...(onBirth !== undefined ? { onBirth } : {}),
+      ...(unscored !== undefined ? { unscored } : {}),
     });
     d.start();
     cleanups.push(() => d.stop());
     return { d, sent };
   }
+
+  it('gives an on/off stream its problem entity only: its score config empty, no score message (tryout 40, finding 11)', () => {
+    const { d, sent } = recording(undefined, (stream) => stream === 'bath_leak/water_leak');
+    for (let k = 0; k < ANNOUNCE_AFTER_READINGS; k++) {
+      d.streamSeen('bath_leak/water_leak', 'bath_leak');
+      d.streamSeen('bath_leak/temperature', 'bath_leak');
+    }
+    d.score('bath_leak/water_leak', 0.5, 1_000_000);
+    d.score('bath_leak/temperature', 0.5, 1_000_000);
+    d.episodeChanged('bath_leak/water_leak');
+    const config = (kind: string, stream: string): string => `homeassistant/${kind}/node1/${objectIdOf(stream)}/config`;
+    expect(sent.filter((s) => s.topic === config('sensor', 'bath_leak/water_leak')).map((s) => s.payload)).toEqual(['']);
+    expect(JSON.parse(sent.find((s) => s.topic === config('binary_sensor', 'bath_leak/water_leak'))!.payload)).toMatchObject({ device_class: 'problem' });
+    expect(JSON.parse(sent.find((s) => s.topic === config('sensor', 'bath_leak/temperature'))!.payload)).toMatchObject({ state_class: 'measurement' });
+    expect(sent.filter((s) => s.topic.startsWith('anomalyd/score/')).map((s) => s.topic)).toEqual(['anomalyd/score/bath_leak/temperature']);
+    // Published again (Home Assistant's birth, a reconnection): still empty.
+    d.republish();
+    expect(sent.filter((s) => s.topic === config('sensor', 'bath_leak/water_leak')).map((s) => s.payload)).toEqual(['', '']);
+  });
 
   it('clears only what was announced: a junk stream that never became entities gets no empty configs at its eviction', () => {
     const { d, sent } = recording();

@@ -10,11 +10,14 @@
  *   their own topics become streams with the config's unit (`/api/sensors`).
  * - A config whose value_template anomalyd does not read: its states counted `unread_template`, warned once.
  * - An emptied retained config (the entity deleted): the topic unsubscribed, its states no longer received.
+ * - anomalyd's own entities: an on/off stream (the door) gets no score entity (its config published empty: it has no
+ *   score; tryout 40, finding 11), a numeric one does.
  * - A restart keeps them: mosquitto replays the retained configs; on the embedded broker (its retained messages die
  *   with the daemon) the device announces again when it reconnects, as devices do.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { objectIdOf } from '../../src/contract/ha-discovery.js';
 import type { Daemon } from '../../src/daemon.js';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { capturingLogger, inProcessDaemon, tempDataDir, useCleanups } from '../helpers/in-process.js';
@@ -39,7 +42,7 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entit
     const brokerUrl = await brokerUrlFor(name, cleanups);
     const httpPort = await freePort();
     const http = `http://127.0.0.1:${httpPort}`;
-    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 } };
+    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 }, homeassistant: { discovery: 'on' } };
     const connect = async (url: string, id: string): Promise<MqttClient> => {
       const c = await mqtt.connectAsync(url, { clientId: `ha-disc-${id}-${name}-${process.pid}` });
       cleanups.push(() => c.endAsync(true));
@@ -59,6 +62,13 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entit
     let url: string;
     ({ daemon, url } = await inProcessDaemon({ dataDir, brokerUrl, overrides, clock: null, logger: log.logger, cleanups }));
     const device = await connect(url, 'device');
+    // anomalyd's own score entities' configs, as Home Assistant receives them.
+    const scoreConfigs = new Map<string, string>();
+    const ha = await connect(url, 'ha');
+    ha.on('message', (topic, payload) => {
+      for (const stream of ['th1', 'omg/door']) if (topic.endsWith(`/${objectIdOf(stream)}/config`)) scoreConfigs.set(stream, payload.toString());
+    });
+    await ha.subscribeAsync('homeassistant/sensor/+/+/config', { qos: 1 });
     if (brokerUrl === null) await announce(device, [TH1_CONFIG, DOOR_CONFIG, ODD_CONFIG]);
     const sensors = async (): Promise<Sensors['sensors']> => ((await (await fetch(`${http}/api/sensors`)).json()) as Sensors).sensors;
     const status = async (): Promise<Status> => (await (await fetch(`${http}/api/status`)).json()) as Status;
@@ -81,7 +91,12 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entit
     await sendUntilRead(daemon, device, 'office/th1/state', th1, 'th1', 'th1 read on its own state topic');
     for (let i = 0; i < 4; i++) await device.publishAsync('office/th1/state', th1(), { qos: 1 });
     await sendUntilRead(daemon, device, 'home/OMG/door', () => JSON.stringify({ contact: k++ % 2 === 0 ? 'open' : 'closed' }), 'omg/door', 'the door read');
+    for (let i = 0; i < 3; i++) await device.publishAsync('home/OMG/door', JSON.stringify({ contact: k++ % 2 === 0 ? 'open' : 'closed' }), { qos: 1 });
     expect(await unitOf('th1')).toBe('°C');
+    // The door, an on/off stream, has no score: its score entity's config is empty (tryout 40, finding 11); th1's is not.
+    await waitFor(() => scoreConfigs.has('th1') && scoreConfigs.has('omg/door'), 10_000, 'both streams announced');
+    expect(scoreConfigs.get('omg/door')).toBe('');
+    expect(JSON.parse(scoreConfigs.get('th1')!)).toMatchObject({ state_class: 'measurement' });
 
     // A config published while the daemon runs.
     await announce(device, [LATE_CONFIG]);

@@ -296,8 +296,10 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       { sensor: 'bath_hum/humidity', status: 'ok', model: 'gru-7', pinned: false, lastTs: sparse[3], value: 61, surprise: 0.3, unit: '%', ownModel: null },
       { sensor: 'door/contact', status: 'ok', model: null, pinned: false, lastTs: steady[11], value: 1, surprise: null, unit: null, ownModel: null, onOff: { on: 'closed', off: 'open', state: 'closed', alarm: false, held: { have: 3, needed: 8, state: 'open' } } },
       { sensor: 'boiler', status: 'ok', model: 'gru-7', pinned: false, lastTs: steady[11], value: 31, surprise: 0.3, unit: '°C', ownModel: null },
+      { sensor: 'bath_leak/water_leak', status: 'ok', model: null, pinned: false, lastTs: steady[11], value: 0, surprise: null, unit: null, ownModel: null, onOff: { on: 'leak', off: 'dry', state: 'dry', alarm: true } },
     ];
     view.histories = new Map([
+      ['bath_leak/water_leak', { ...series('bath_leak/water_leak', steady), value: [steady.map(() => 0)] }],
       ['bath_hum/humidity', { ...series('bath_hum/humidity', sparse), value: [[40, 41, 60, 61]] }],
       ['door/contact', { ...series('door/contact', steady), count: steady.map(() => 4), resolutionMs: 60_000, value: [steady.map((_, i) => (i < 6 ? 0 : 1))] }],
       ['boiler', { ...series('boiler', steady), count: steady.map(() => 30), resolutionMs: 60_000, value: [steady.map((_, i) => (i < 6 ? 20 : 31))] }],
@@ -351,10 +353,30 @@ describe.skipIf(!hasChromium)('the page in headless Chromium (fake daemon)', () 
       const door = await column(T0 + 5.5 * 60_000, 0, 1);
       expect(door.ys.length).toBeGreaterThan(0);
       for (const y of door.ys) expect(Math.abs(y - door.ya)).toBeLessThan(4);
+      // An on/off stream's axis holds its two states and names them in its own words (tryout 40, finding 11: an alarm
+      // field always clear was drawn on 0 to 100, read as percent), also when it held one state all the range.
+      const yScale = (): Promise<{ min: number; max: number }> =>
+        page.evaluate(() => {
+          const u = (window as unknown as { state: { charts: Record<string, { scales: Record<string, { min: number; max: number }> }> } }).state.charts.readings;
+          return { min: u.scales.y.min, max: u.scales.y.max };
+        });
+      expect(await page.locator('#readings-chart').getAttribute('data-axis-states')).toBe('open | closed');
+      for (const [name, words] of [['door%2Fcontact', 'open | closed'], ['bath_leak%2Fwater_leak', 'dry | leak']] as const) {
+        await page.goto(`${base}/#sensor=${name}&range=1h`);
+        await page.waitForFunction((n) => document.getElementById('sensor-title')?.textContent === n, decodeURIComponent(name));
+        await page.waitForSelector('body[data-state="ready"]');
+        expect(await page.locator('#readings-chart').getAttribute('data-axis-states')).toBe(words);
+        const y = await yScale();
+        expect(y.min).toBeLessThan(0);
+        expect(y.min).toBeGreaterThan(-0.5);
+        expect(y.max).toBeGreaterThan(1);
+        expect(y.max).toBeLessThan(1.5);
+      }
 
       await page.goto(`${base}/#sensor=boiler&range=1h`);
       await page.waitForFunction(() => document.getElementById('sensor-title')?.textContent === 'boiler');
       await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.locator('#readings-chart').getAttribute('data-axis-states')).toBe('');
       const slope = await column(T0 + 5.5 * 60_000, 20, 31);
       expect(slope.ys.some((y) => Math.abs(y - slope.ymid) < 4)).toBe(true);
       expect(Number(await page.locator('#readings-chart').getAttribute('data-steps'))).toBe(0);

@@ -14,103 +14,59 @@
  * of 2.5 × the longest, 2 h of ordinary cycles, three runs of 2 × the longest each after an ordinary rest, 3 h of
  * ordinary cycles.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
-import { replayEpisodes, shippedConfigIn } from '../helpers/replay-episodes.js';
+import { Motor } from '../helpers/motor.js';
+import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-let dir = '';
-let config = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anomalyd-duty-run-doubt-'));
-  config = await shippedConfigIn(dir);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = shippedReplayDir('duty-run-doubt');
 
 const start = Date.UTC(2026, 11, 5, 12);
 /** The longest ordinary run and rest (ms). */
 const LONGEST_RUN = 20 * MIN;
 const LONGEST_REST = 15 * MIN;
 
-interface Motor {
+/** The over-long run before the judgement, the run of 2.5 × the longest, and the runs of 2 × the longest: [from, to] (ms). */
+interface Doubt {
   readonly rows: [number, number][];
-  /** The over-long run before the judgement, the run of 2.5 × the longest, and the runs of 2 × the longest: [from, to] (ms). */
   readonly early: readonly [number, number];
   readonly long: readonly [number, number];
   readonly doubled: readonly (readonly [number, number])[];
 }
 
-/** The motor read every `sampleMs` (Gaussian noise by the sum of 12 uniforms); see the module comment. */
-function motor(sampleMs: number, seed: number): Motor {
-  const u = rng(seed);
-  const gauss = (): number => {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += u();
-    return s - 6;
-  };
-  const phases: [boolean, number][] = [];
-  let t = 0;
-  const rest = (): void => {
-    const off = 5 * MIN + u() * (LONGEST_REST - 5 * MIN);
-    phases.push([false, off]);
-    t += off;
-  };
-  const run = (len: number): [number, number] => {
-    phases.push([true, len]);
-    t += len;
-    return [start + t - len, start + t];
-  };
-  const ordinary = (until: number): void => {
-    while (t < until) {
-      run(5 * MIN + u() * (LONGEST_RUN - 5 * MIN));
-      rest();
-    }
-  };
-  rest();
+/** The motor read every `sampleMs`; see the module comment. */
+function motor(sampleMs: number, seed: number): Doubt {
+  const m = new Motor(rng(seed), start, LONGEST_RUN, LONGEST_REST);
+  m.rest();
   for (let i = 0; i < 8; i++) {
-    run(5 * MIN + u() * (LONGEST_RUN - 5 * MIN));
-    rest();
+    m.run();
+    m.rest();
   }
-  const early = run(2 * LONGEST_RUN);
-  rest();
-  ordinary(t + 6 * HOUR);
-  const long = run(2.5 * LONGEST_RUN);
-  rest();
-  ordinary(t + 2 * HOUR);
+  const early = m.run(2 * LONGEST_RUN);
+  m.rest();
+  m.ordinary(m.at + 6 * HOUR);
+  const long = m.run(2.5 * LONGEST_RUN);
+  m.rest();
+  m.ordinary(m.at + 2 * HOUR);
   const doubled: [number, number][] = [];
   for (let i = 0; i < 3; i++) {
-    doubled.push(run(2 * LONGEST_RUN));
-    rest();
+    doubled.push(m.run(2 * LONGEST_RUN));
+    m.rest();
   }
-  ordinary(t + 3 * HOUR);
-  const rows: [number, number][] = [];
-  let at = 0;
-  for (const [on, len] of phases) {
-    for (let s = Math.ceil(at / sampleMs) * sampleMs; s < at + len; s += sampleMs) {
-      const v = on ? 8 + 0.1 * gauss() : 0.05 + 0.01 * gauss();
-      rows.push([start + s, Math.round(Math.max(0, v) * 100) / 100]);
-    }
-    at += len;
-  }
-  return { rows, early, long, doubled };
+  m.ordinary(m.at + 3 * HOUR);
+  return { rows: m.rows(sampleMs), early, long, doubled };
 }
 
 describe.skipIf(!builtAndModelsPresent())('one over-long run before the judgement is not taught as a run (tryout 39, finding 3)', () => {
   for (const sampleMs of [2 * SEC, 30 * SEC]) {
     it(`read every ${sampleMs / SEC} s: a run of 2.5 × the longest told within 2 × against the ordinary runs, runs of 2 × told, nothing else`, async () => {
       const m = motor(sampleMs, 40);
-      const episodes = await replayEpisodes(dir, config, `motor-${sampleMs}`, m.rows);
+      const episodes = await replayEpisodes(tmp.dir, tmp.config, `motor-${sampleMs}`, m.rows);
       const told = (es: typeof episodes): string[] => es.map((e) => `${new Date(e.start).toISOString()} ${e.kind} ${e.sentence}`);
       const within = ([from, to]: readonly [number, number]): typeof episodes => episodes.filter((e) => e.end >= from && e.start <= to);
       const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);

@@ -17,6 +17,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtAndModelsPresent } from '../helpers/daemon.js';
 import { replayEpisodes, shippedReplayDir } from '../helpers/replay-episodes.js';
+import { Motor } from '../helpers/motor.js';
 import { mulberry32 as rng } from '../../src/train/rng.js';
 
 const SEC = 1000;
@@ -30,56 +31,27 @@ const start = Date.UTC(2026, 11, 5, 12);
 const LONGEST_RUN = 20 * MIN;
 const LONGEST_REST = 15 * MIN;
 
-interface Motor {
+/** The held run's and the held rest's first and last readings' times (epoch ms), and the readings. */
+interface Held {
   readonly rows: [number, number][];
-  /** The held run's and the held rest's first and last readings' times (epoch ms). */
   readonly run: readonly [number, number];
   readonly rest: readonly [number, number];
 }
 
 /**
- * The motor read every `sampleMs` (Gaussian noise by the sum of 12 uniforms): 10 h of ordinary runs and rests, then a
- * run of 3 × LONGEST_RUN, 3 h of ordinary cycles, a rest of 3 × LONGEST_REST, 3 h of ordinary cycles.
+ * The motor read every `sampleMs`: 10 h of ordinary runs and rests, then a run of 3 × LONGEST_RUN, 3 h of ordinary
+ * cycles, a rest of 3 × LONGEST_REST, 3 h of ordinary cycles.
  */
-function motor(sampleMs: number, seed: number): Motor {
-  const u = rng(seed);
-  const gauss = (): number => {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += u();
-    return s - 6;
-  };
-  // The phases: [on, length ms].
-  const phases: [boolean, number][] = [];
-  let t = 0;
-  const ordinary = (until: number): void => {
-    while (t < until) {
-      const on = 5 * MIN + u() * (LONGEST_RUN - 5 * MIN);
-      const off = 5 * MIN + u() * (LONGEST_REST - 5 * MIN);
-      phases.push([true, on], [false, off]);
-      t += on + off;
-    }
-  };
-  ordinary(10 * HOUR);
-  const runFrom = t;
-  phases.push([true, 3 * LONGEST_RUN], [false, 10 * MIN]);
-  t += 3 * LONGEST_RUN + 10 * MIN;
-  ordinary(t + 3 * HOUR);
+function motor(sampleMs: number, seed: number): Held {
+  const m = new Motor(rng(seed), start, LONGEST_RUN, LONGEST_REST);
+  m.ordinary(start + 10 * HOUR);
+  const run = m.run(3 * LONGEST_RUN);
+  m.rest(10 * MIN);
+  m.ordinary(m.at + 3 * HOUR);
   // The cycle ends at a rest: the held rest follows it, the rest lengthened to 3 × LONGEST_REST.
-  const last = phases[phases.length - 1];
-  const restFrom = t - last[1];
-  t = restFrom + 3 * LONGEST_REST;
-  last[1] = 3 * LONGEST_REST;
-  ordinary(t + 3 * HOUR);
-  const rows: [number, number][] = [];
-  let at = 0;
-  for (const [on, len] of phases) {
-    for (let s = Math.ceil(at / sampleMs) * sampleMs; s < at + len; s += sampleMs) {
-      const v = on ? 8 + 0.1 * gauss() : 0.05 + 0.01 * gauss();
-      rows.push([start + s, Math.round(Math.max(0, v) * 100) / 100]);
-    }
-    at += len;
-  }
-  return { rows, run: [start + runFrom, start + runFrom + 3 * LONGEST_RUN], rest: [start + restFrom, start + restFrom + 3 * LONGEST_REST] };
+  const rest = m.stretchLast(3 * LONGEST_REST);
+  m.ordinary(m.at + 3 * HOUR);
+  return { rows: m.rows(sampleMs), run, rest };
 }
 
 describe.skipIf(!builtAndModelsPresent())('a duty cycle’s run or rest held three times its longest (tryout 39, finding 3)', () => {

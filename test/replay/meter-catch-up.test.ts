@@ -22,6 +22,7 @@ import type { CommandContext } from '../../src/cli/context.js';
 import { replayCommand } from '../../src/cli/replay.js';
 import { builtAndModelsPresent, MODELS, ROOT, shippedConfig } from '../helpers/daemon.js';
 import { lcg } from '../helpers/lcg.js';
+import { parse } from 'csv-parse/sync';
 
 const T0 = Date.UTC(2026, 9, 6, 0, 3, 10);
 /** Readings (past the counter's recognition: 1,024 without a decrease, 64 rises), the flat stretch's first, and its length. */
@@ -33,32 +34,6 @@ const CATCH = FLAT + FLAT_READINGS;
 
 let dir: string;
 let config: string;
-
-/** RFC 4180 rows (quoted fields with commas and doubled quotes). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') field += text[i++];
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  return rows;
-}
 
 function context(): CommandContext {
   return { stdout: () => undefined, stderr: () => undefined, env: {}, exit: (code) => { throw new Error(`exit ${code}`); } };
@@ -91,7 +66,7 @@ async function replay(name: string, values: readonly number[], intervalMs: numbe
   const output = join(dir, `${name}-out.csv`);
   const episodesFile = join(dir, `${name}-episodes.csv`);
   expect(await replayCommand(['--input', csv, '--output', output, '--episodes', episodesFile, '--config', config], context())).toBe(0);
-  return { rows: parseCsv(await readFile(output, 'utf8')).slice(1), episodes: parseCsv(await readFile(episodesFile, 'utf8')).slice(1) };
+  return { rows: parse(await readFile(output, 'utf8')).slice(1), episodes: parse(await readFile(episodesFile, 'utf8')).slice(1) };
 }
 
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { replayCommand } from '../../src/cli/replay.js';
 import { builtAndModelsPresent, MODELS, ROOT } from '../helpers/daemon.js';
 import { feedAlerts, shippedDetector, type Sent } from '../helpers/explained.js';
 import { lcg } from '../helpers/lcg.js';
+import { parse } from 'csv-parse/sync';
 
 const T0 = Date.UTC(2026, 11, 2, 0, 0, 0);
 const MIN = 60_000;
@@ -27,32 +28,6 @@ let dir: string;
 let csv: string;
 let config: string;
 let values: number[];
-
-/** RFC 4180 rows (quoted fields with commas and doubled quotes). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') field += text[i++];
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  return rows;
-}
 
 function context(): { ctx: CommandContext; err: () => string } {
   let err = '';
@@ -89,7 +64,7 @@ describe.skipIf(!builtAndModelsPresent())('what anomalyd replay tells of its epi
     const output = join(dir, 'out.csv');
     const episodesFile = join(dir, 'episodes.csv');
     expect(await replayCommand(['--input', csv, '--output', output, '--episodes', episodesFile, '--config', config], ctx)).toBe(0);
-    const table = parseCsv(await readFile(output, 'utf8'));
+    const table = parse(await readFile(output, 'utf8'));
     // The existing columns in their order, then the new ones.
     expect(table[0]).toEqual(['timestamp', 'temperature', 'anomaly_score', 'surprise', 'anomaly', 'status', 'anomalous_columns', 'kind', 'sentence']);
     const rows = table.slice(1);
@@ -99,7 +74,7 @@ describe.skipIf(!builtAndModelsPresent())('what anomalyd replay tells of its epi
       if (r[4] === '0') expect([r[7], r[8]]).toEqual(['', '']);
       else expect(r[8]).not.toBe('');
     }
-    const episodes = parseCsv(await readFile(episodesFile, 'utf8'));
+    const episodes = parse(await readFile(episodesFile, 'utf8'));
     expect(episodes[0]).toEqual(['id', 'stream', 'start', 'end', 'readings', 'kind', 'sentence', 'resolution']);
     const told = episodes.slice(1);
     const at = (row: number): string[] | undefined => told.find((e) => Math.abs(Date.parse(e[2]) - (T0 + row * MIN)) <= 20 * MIN);
