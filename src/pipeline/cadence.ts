@@ -5,7 +5,8 @@
  * every second and one read every hour are treated alike. The interval is learnt from the stream itself:
  * the median of its last `INTERVAL_SAMPLES` positive gaps between readings, re-estimated as readings come,
  * so jitter, late and early readings, an occasional missed reading and a change of the device's report
- * period are absorbed. Placement is relative to the previous reading (not to a grid anchored at the first
+ * period are absorbed. A settled interval that became another report period (RETIME_FACTOR) marks its reading
+ * (Placement.retimed): the spans the stream learnt in readings of the old period start over (the scorer). Placement is relative to the previous reading (not to a grid anchored at the first
  * one), so a small error in the estimate never accumulates into skipped or doubled steps.
  *
  * For each reading, given the gap g since the stream's previous reading and the interval I:
@@ -45,6 +46,14 @@
 /** How many recent gaps the interval is the median of. */
 export const INTERVAL_SAMPLES = 31;
 
+/**
+ * A settled interval this many times the one the stream's spans were counted at (or as many times shorter) is a change
+ * of the device's report period (a firmware that reports every minute instead of every 5): Placement.retimed. Below it,
+ * the median of 31 gaps moving is jitter, missed readings, a report-on-change sensor's pace; a report period that
+ * doubles or halves is met.
+ */
+export const RETIME_FACTOR = 1.9;
+
 export interface CadenceOptions {
   /** Nominal interval in ms; 0 = learn it per stream (the default). */
   readonly intervalMs: number;
@@ -64,6 +73,13 @@ export interface Placement {
   readonly missed?: number;
   /** The interval in force, ms (0 while unknown). */
   readonly intervalMs: number;
+  /**
+   * The reading with which the stream's settled interval became another report period (RETIME_FACTOR times the one its
+   * spans were counted at, or as many times shorter: the median of its last INTERVAL_SAMPLES gaps, so after more than
+   * half of them came at the new pace): the interval its spans were counted at and the new one, ms. From this reading
+   * on, a step is one of the new interval. Absent otherwise (and with a configured interval, which never changes).
+   */
+  readonly retimed?: { readonly fromMs: number; readonly toMs: number };
   /**
    * A reading bunched after a fill that gives one of its filled steps back (a step for all but the cycle's phase):
    * the readings since that fill before this one, this one not counted (>= 1; they and this one move one step
@@ -86,6 +102,13 @@ export class Cadence {
   private ahead = 0;
   /** While a loan runs: the readings since the fill (the one that came with it included). */
   private since = 0;
+  /**
+   * The settled interval the stream's spans are counted at (ms): the first settled one, then each new report period
+   * (Placement.retimed); NaN before it settled. Not checkpointed: a restored stream counts from its restored interval.
+   */
+  private base = Number.NaN;
+  /** A retime learn() found for the reading being placed, handed to its Placement. */
+  private retime: { readonly fromMs: number; readonly toMs: number } | null = null;
 
   constructor(private readonly opts: CadenceOptions) {
     if (!(opts.intervalMs >= 0) || !Number.isFinite(opts.intervalMs)) throw new RangeError(`intervalMs must be a finite number >= 0, got ${opts.intervalMs}`);
@@ -159,7 +182,11 @@ export class Cadence {
     }
     if (!(ts > last)) return distinct ? this.step(0, false) : { filled: 0, reset: false, duplicate: true, intervalMs: this.interval };
     this.lastTs = ts;
-    return this.step(ts - last, learn);
+    const placed = this.step(ts - last, learn);
+    if (this.retime === null) return placed;
+    const retimed = this.retime;
+    this.retime = null;
+    return { ...placed, retimed };
   }
 
   /** Places a reading `gap` ms (>= 0) after the previous one, the stream's time already moved to it. */
@@ -213,6 +240,12 @@ export class Cadence {
     }
     this.next = (this.next + 1) % INTERVAL_SAMPLES;
     if (this.gaps.length >= 2) this.interval = medianOfSorted(this.sorted);
+    if (this.gaps.length < INTERVAL_SAMPLES) return;
+    if (Number.isNaN(this.base)) this.base = this.interval;
+    else if (this.interval >= RETIME_FACTOR * this.base || this.interval * RETIME_FACTOR <= this.base) {
+      this.retime = { fromMs: this.base, toMs: this.interval };
+      this.base = this.interval;
+    }
   }
 
   toJSON(): CadenceState {
@@ -239,6 +272,7 @@ export class Cadence {
     }
     c.next = s.next;
     c.interval = opts.intervalMs > 0 ? opts.intervalMs : s.interval;
+    if (opts.intervalMs === 0 && c.gaps.length >= INTERVAL_SAMPLES) c.base = c.interval;
     // Absent from states written before the loan existed, or with none running: no loan.
     if (s.loan !== undefined) {
       const loan = s.loan;

@@ -1058,6 +1058,7 @@ export class Detector {
     if (unheard) item = { ...item, unheard: true };
     if (irregular) item = { ...item, ownQuiet: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
+    if (place.retimed !== undefined && !place.reset) item = { ...item, retimed: true };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) {
