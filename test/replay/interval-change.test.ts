@@ -55,8 +55,9 @@ describe('a change of report period is told by the cadence once, in both directi
         const p = c.place(ts);
         if (p.retimed !== undefined) retimes.push({ at: i, ...p.retimed });
       }
-      // The 16th gap at the new pace makes it the median of 31; the old one was the interval until then.
-      expect(retimes).toEqual([{ at: 15, fromMs: from, toMs: to }]);
+      // The reading i at the new pace ends its i-th gap at it (the first, i = 0, ends the old pace's last gap): the 16th
+      // makes the new pace the median of 31; the old one was the interval until then.
+      expect(retimes).toEqual([{ at: 16, fromMs: from, toMs: to }]);
       expect(c.intervalMs).toBe(to);
     });
   }
