@@ -5,8 +5,13 @@
  * every second and one read every hour are treated alike. The interval is learnt from the stream itself:
  * the median of its last `INTERVAL_SAMPLES` positive gaps between readings, re-estimated as readings come,
  * so jitter, late and early readings, an occasional missed reading and a change of the device's report
- * period are absorbed. Placement is relative to the previous reading (not to a grid anchored at the first
- * one), so a small error in the estimate never accumulates into skipped or doubled steps.
+ * period are absorbed. A change of the sensor's REGULAR report period marks its reading (Placement.retimed: the
+ * last RETIME_READINGS readings whose values moved came at a regular spacing, RETIME_FACTOR times the one the
+ * stream's spans were counted at or as many times shorter): the spans the stream learnt in readings of the old
+ * period start over (the scorer). A report-on-change sensor's quiet (its value held: heartbeats), a sparse
+ * stretch around an episode or a few long gaps are no such evidence. Placement is relative to the previous reading
+ * (not to a grid anchored at the first one), so a small error in the estimate never accumulates into skipped or
+ * doubled steps.
  *
  * For each reading, given the gap g since the stream's previous reading and the interval I:
  *   - g <= 0 (the same time stamp: admission takes no reading older than the stream's newest) with the same
@@ -45,6 +50,30 @@
 /** How many recent gaps the interval is the median of. */
 export const INTERVAL_SAMPLES = 31;
 
+/**
+ * A regular spacing this many times the one the stream's spans were counted at (or as many times shorter) is a change
+ * of the device's report period (a firmware that reports every minute instead of every 5): Placement.retimed. Below it,
+ * the spacing moving is jitter or a slow clock; a report period that doubles or halves is met.
+ */
+export const RETIME_FACTOR = 1.9;
+
+/**
+ * The evidence of a report period, counted in readings: the gaps before the stream's last RETIME_READINGS readings whose
+ * values moved (differ from the reading before; learnt gaps only). A report-on-change sensor's heartbeats while its
+ * value holds repeat it, so its quiet spells are no evidence of a period, however regular the heartbeat.
+ */
+export const RETIME_READINGS = 31;
+
+/**
+ * A spacing is regular when at least this many of the RETIME_READINGS gaps lie within RETIME_SPREAD of their median (28
+ * of 31): a sensor's clock, its jitter and a missed reading now and then. A report-on-change sensor's gaps (the times
+ * its value crossed a step: one minute, three, seventeen) and a window still holding the old period's are not.
+ */
+export const RETIME_REGULAR = 28;
+
+/** How far (a share of the median, either way) a gap may lie from the median and count as the regular spacing. */
+export const RETIME_SPREAD = 0.25;
+
 export interface CadenceOptions {
   /** Nominal interval in ms; 0 = learn it per stream (the default). */
   readonly intervalMs: number;
@@ -64,6 +93,14 @@ export interface Placement {
   readonly missed?: number;
   /** The interval in force, ms (0 while unknown). */
   readonly intervalMs: number;
+  /**
+   * The reading with which the stream's regular report period became another (the gaps before its last RETIME_READINGS
+   * readings whose values moved: RETIME_REGULAR of them within RETIME_SPREAD of their median, that median RETIME_FACTOR
+   * times the spacing the stream's spans were counted at or as many times shorter, and the interval in force agreeing
+   * with it): the spacing its spans were counted at and the interval in force from now on, ms. From this reading on, a
+   * step is one of the new interval. Absent otherwise (and with a configured interval, which never changes).
+   */
+  readonly retimed?: { readonly fromMs: number; readonly toMs: number };
   /**
    * A reading bunched after a fill that gives one of its filled steps back (a step for all but the cycle's phase):
    * the readings since that fill before this one, this one not counted (>= 1; they and this one move one step
@@ -86,6 +123,17 @@ export class Cadence {
   private ahead = 0;
   /** While a loan runs: the readings since the fill (the one that came with it included). */
   private since = 0;
+  /**
+   * The regular spacing the stream's spans are counted at (ms): the first regular one its moving readings showed, then
+   * each new report period (Placement.retimed); NaN before any (a report-on-change sensor's may never be). Checkpointed.
+   */
+  private base = Number.NaN;
+  /** The gaps before the stream's last RETIME_READINGS readings whose values moved (a ring), and the same ascending. */
+  private readonly moving: number[] = [];
+  private readonly movingSorted: number[] = [];
+  private movingNext = 0;
+  /** A retime learn() found for the reading being placed, handed to its Placement. */
+  private retime: { readonly fromMs: number; readonly toMs: number } | null = null;
 
   constructor(private readonly opts: CadenceOptions) {
     if (!(opts.intervalMs >= 0) || !Number.isFinite(opts.intervalMs)) throw new RangeError(`intervalMs must be a finite number >= 0, got ${opts.intervalMs}`);
@@ -149,9 +197,11 @@ export class Cadence {
    * Places a reading stamped `ts` (epoch ms). `learn` false: its gap is not learnt as one of the stream's (a reading
    * the caller knows came late, bunched with others: Detector.excuseGap); it is placed all the same. `distinct`: a
    * reading not later than the previous one (ts <= latestTs) has other values than it, so it is a step of its own
-   * (gap 0, not learnt), not a duplicate; it does not matter for a later reading.
+   * (gap 0, not learnt), not a duplicate; it does not matter for a later reading. `moved`: the reading's values differ
+   * from the previous reading's (false: a value held, as a report-on-change sensor's heartbeat repeats it); only a
+   * learnt gap before a reading that moved is evidence of the report period (RETIME_READINGS).
    */
-  place(ts: number, learn = true, distinct = false): Placement {
+  place(ts: number, learn = true, distinct = false, moved = true): Placement {
     const last = this.lastTs;
     if (Number.isNaN(last)) {
       this.lastTs = ts;
@@ -159,11 +209,15 @@ export class Cadence {
     }
     if (!(ts > last)) return distinct ? this.step(0, false) : { filled: 0, reset: false, duplicate: true, intervalMs: this.interval };
     this.lastTs = ts;
-    return this.step(ts - last, learn);
+    const placed = this.step(ts - last, learn, moved);
+    if (this.retime === null) return placed;
+    const retimed = this.retime;
+    this.retime = null;
+    return { ...placed, retimed };
   }
 
   /** Places a reading `gap` ms (>= 0) after the previous one, the stream's time already moved to it. */
-  private step(gap: number, learn: boolean): Placement {
+  private step(gap: number, learn: boolean, moved = false): Placement {
     const interval = this.interval;
     if (this.lent > 0 && gap < interval && gap / interval < this.ahead + 0.5) {
       // Bunched after a fill: it gives a filled step back (the time passes, the steps do not). Its gap is the
@@ -173,7 +227,10 @@ export class Cadence {
       this.lent--;
       return { filled: 0, reset: false, duplicate: false, intervalMs: interval, bunched: this.since++ };
     }
-    if (learn) this.learn(gap);
+    if (learn) {
+      this.learn(gap);
+      if (moved) this.evidence(gap);
+    }
     if (interval <= 0) return { filled: 0, reset: false, duplicate: false, intervalMs: this.interval };
     const steps = gap / interval;
     if (steps < 1.5) {
@@ -215,9 +272,43 @@ export class Cadence {
     if (this.gaps.length >= 2) this.interval = medianOfSorted(this.sorted);
   }
 
+  /**
+   * Takes a learnt gap before a reading whose values moved as evidence of the report period (RETIME_READINGS), and
+   * finds a change of it: the ring full, its gaps regular (RETIME_REGULAR within RETIME_SPREAD of their median M), the
+   * interval in force agreeing with M (within RETIME_SPREAD), and M RETIME_FACTOR times the base or as many times
+   * shorter. The first regular spacing becomes the base without a retime (a new stream's first period).
+   */
+  private evidence(gap: number): void {
+    if (this.opts.intervalMs > 0) return;
+    const ring = this.moving;
+    const sorted = this.movingSorted;
+    if (ring.length < RETIME_READINGS) {
+      ring.push(gap);
+      insertSorted(sorted, gap);
+    } else {
+      const old = ring[this.movingNext];
+      ring[this.movingNext] = gap;
+      if (old !== gap) {
+        removeSorted(sorted, old);
+        insertSorted(sorted, gap);
+      }
+    }
+    this.movingNext = (this.movingNext + 1) % RETIME_READINGS;
+    if (ring.length < RETIME_READINGS) return;
+    const m = medianOfSorted(sorted);
+    const base = this.base;
+    const known = !Number.isNaN(base);
+    if (known && m < RETIME_FACTOR * base && m * RETIME_FACTOR > base) return;
+    if (Math.abs(this.interval - m) > RETIME_SPREAD * m) return;
+    if (countWithin(sorted, (1 - RETIME_SPREAD) * m, (1 + RETIME_SPREAD) * m) < RETIME_REGULAR) return;
+    if (known) this.retime = { fromMs: base, toMs: this.interval };
+    this.base = m;
+  }
+
   toJSON(): CadenceState {
-    const state: CadenceState = { format: CADENCE_FORMAT, lastTs: Number.isNaN(this.lastTs) ? null : this.lastTs, gaps: [...this.gaps], next: this.next, interval: this.interval };
-    return this.lent > 0 ? { ...state, loan: { lent: this.lent, ahead: this.ahead, since: this.since } } : state;
+    let state: CadenceState = { format: CADENCE_FORMAT, lastTs: Number.isNaN(this.lastTs) ? null : this.lastTs, gaps: [...this.gaps], next: this.next, interval: this.interval };
+    if (this.lent > 0) state = { ...state, loan: { lent: this.lent, ahead: this.ahead, since: this.since } };
+    return Number.isNaN(this.base) ? state : { ...state, base: this.base };
   }
 
   /** Restores a state saved by `toJSON` under the same options. Throws on anything malformed. */
@@ -239,6 +330,13 @@ export class Cadence {
     }
     c.next = s.next;
     c.interval = opts.intervalMs > 0 ? opts.intervalMs : s.interval;
+    // Absent from states written before it existed, and while no regular spacing was seen: none (the first regular
+    // one becomes it). The evidence ring starts empty: a change of period across a restart is found RETIME_READINGS
+    // moving readings after it.
+    if (s.base !== undefined) {
+      if (!finite(s.base) || s.base <= 0) throw new Error('cadence state: base must be a positive number');
+      if (opts.intervalMs === 0) c.base = s.base;
+    }
     // Absent from states written before the loan existed, or with none running: no loan.
     if (s.loan !== undefined) {
       const loan = s.loan;
@@ -265,6 +363,8 @@ export interface CadenceState {
   readonly interval: number;
   /** A loan of filled steps to bunched readings running (absent: none; and in states written before it existed). */
   readonly loan?: CadenceLoan;
+  /** The regular spacing the stream's spans are counted at, ms (Cadence.base; absent: none seen yet, and in older states). */
+  readonly base?: number;
 }
 
 /** A fill's steps lent to the readings bunched after it (Cadence.place). */
@@ -294,6 +394,35 @@ function removeSorted(sorted: number[], v: number): void {
   if (i < 0) throw new Error(`cadence: gap ${v} missing from the sorted gaps`);
   for (let k = i; k < sorted.length - 1; k++) sorted[k] = sorted[k + 1];
   sorted.pop();
+}
+
+/** How many of the ascending `sorted` lie in [lo, hi] (two binary searches). */
+function countWithin(sorted: readonly number[], lo: number, hi: number): number {
+  return upperBound(sorted, hi) - lowerBound(sorted, lo);
+}
+
+/** The first index whose value is >= v (sorted.length when none). */
+function lowerBound(sorted: readonly number[], v: number): number {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (sorted[mid] < v) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/** The first index whose value is > v (sorted.length when none). */
+function upperBound(sorted: readonly number[], v: number): number {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (sorted[mid] <= v) a = mid + 1;
+    else b = mid;
+  }
+  return a;
 }
 
 /** Median of ascending values (the mean of the middle two for an even count), as the sorted gaps' median. */

@@ -903,7 +903,10 @@ export class Detector {
     const previousTs = cadence.latestTs;
     // A reading not later than the previous one is a duplicate only when it carries that reading's values (a message
     // delivered twice); with others it is a reading of its own that shares the time (Cadence.place: `distinct`).
-    const distinct = reading.ts <= previousTs && !sameAsLast(reading.values, this.held.get(stream), this.counters.get(stream)?.lastSent ?? null);
+    // Its values against the previous reading's: held (a report-on-change sensor's heartbeat) or moved. A reading that
+    // moved is evidence of the stream's report period (Cadence.place: `moved`, RETIME_READINGS).
+    const unchanged = sameAsLast(reading.values, this.held.get(stream), this.counters.get(stream)?.lastSent ?? null);
+    const distinct = reading.ts <= previousTs && !unchanged;
     const until = this.excused.size > 0 ? this.excused.get(stream) : undefined;
     // A reading heard after the daemon's deafness (excuseGap) that comes less than half an interval after the
     // previous one (round(gap / interval) = 0: no step of the stream's own apart) came late, in a backlog: the burst
@@ -939,7 +942,7 @@ export class Detector {
     // not judged as the stream's silence below (tryout 27, finding 6: a broker's queue dropped 7,930 of 50,000
     // readings of a backfill and its 22 h hole opened `missing data`).
     const backfilled = this.backfill.arrived(stream, reading.ts, receivedAt, origin.seq, cadence.intervalMs);
-    const place = cadence.place(reading.ts, !late, distinct);
+    const place = cadence.place(reading.ts, !late, distinct, !unchanged);
     // An arrival-stamped burst (StepItem.burst; tryout 28, finding 5): a hub that sends no time queued its readings
     // while its broker was away and sends them at the reconnect, each stamped when it arrives, a few ms apart. After a
     // hole (filled steps, a gap) or the caller's deafness, every reading stamped on arrival that comes within
@@ -1058,6 +1061,7 @@ export class Detector {
     if (unheard) item = { ...item, unheard: true };
     if (irregular) item = { ...item, ownQuiet: true };
     if (place.bunched !== undefined) item = { ...item, bunched: place.bunched };
+    if (place.retimed !== undefined && !place.reset) item = { ...item, retimed: true };
     if (sent !== undefined) item = { ...item, sent };
     this.engine.push(stream, reading.channels, item);
     if (!place.duplicate) {

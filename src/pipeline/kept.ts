@@ -103,6 +103,7 @@ const MARKS: { readonly [K in MarkKey]-?: MarkReader<K> } = {
   burst: trueMark,
   holeEnd: trueMark,
   ownQuiet: trueMark,
+  retimed: trueMark,
 };
 const MARK_KEYS = Object.keys(MARKS) as MarkKey[];
 

@@ -1759,6 +1759,20 @@ export class StreamScorer {
       for (const cy of s.cycles) cy.clear();
       s.cycBox?.clear();
     }
+    if (r.item.retimed === true) {
+      // Another report period (StepItem.retimed, tryout 38 finding 8: a weather sensor from 5 min to 1 min): the
+      // cycle's period and profile, counted in readings of the old one, and its residuals' scale start over, as at a
+      // new normal's; its dwells too (counted in readings). The period is found again at the new pace, as for a new
+      // stream; the model, the value ranges and the histories of its evidence are kept.
+      for (let c = 0; c < C; c++) {
+        s.cycles[c].clear();
+        s.dwells[c].clear();
+        s.cycVar[c] = 0;
+        s.cycCount[c] = 0;
+        s.cycMax[c] = 0;
+      }
+      s.cycBox?.clear();
+    }
     if (r.item.kind === 'reading' && r.item.burst === true) {
       // A reading of an arrival-stamped burst (StepItem.burst) has no place in the cycle of its own: not judged, and
       // the short mean of the residuals starts over after the burst, as after a gap (the profile and its phase kept).

@@ -37,6 +37,12 @@ export interface StepItem<O> {
   readonly filled: number;
   /** The first reading after a gap: the steps the silence missed (Placement.missed); absent otherwise. */
   readonly missed?: number;
+  /**
+   * The stream's report period changed at this reading (Placement.retimed: its settled interval became RETIME_FACTOR
+   * times shorter or longer): the spans it learnt in readings (its cycle's period and profile, its dwells) were of the
+   * old period, and start over. Absent otherwise.
+   */
+  readonly retimed?: true;
   /** With `missed`: when the first missed step was due (the previous reading's time + the interval), epoch ms. */
   readonly missedFrom?: number;
   /** Whatever the caller attached (the message the reading came from); handed back with the result. */
