@@ -42,7 +42,7 @@ describe.skipIf(!builtAndModelsPresent())('homeassistant preset: discovery entit
     const brokerUrl = await brokerUrlFor(name, cleanups);
     const httpPort = await freePort();
     const http = `http://127.0.0.1:${httpPort}`;
-    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 }, homeassistant: { discovery: 'on' } };
+    const overrides = { ingest: { presets: ['homeassistant'], timezone: 'UTC' }, http: { port: httpPort, host: '127.0.0.1' }, store: { commitIntervalMs: 0 }, homeassistant: { discovery: 'on' as const } };
     const connect = async (url: string, id: string): Promise<MqttClient> => {
       const c = await mqtt.connectAsync(url, { clientId: `ha-disc-${id}-${name}-${process.pid}` });
       cleanups.push(() => c.endAsync(true));
