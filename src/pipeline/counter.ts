@@ -252,6 +252,8 @@ export interface CounterState {
   readonly busyBase?: number;
   readonly lastIncTs?: number;
   readonly busyJudged?: true;
+  /** The first reading's time (ms) after the latest silence of a rest's length (absent: none). */
+  readonly heardSince?: number;
 }
 
 /**
@@ -325,6 +327,8 @@ export class CounterTrack {
   private lastIncTs = Number.NaN;
   /** The present busy run was judged busy (censored: not taught when it ends). */
   private busyJudged = false;
+  /** Time (ms) of the first reading after the latest silence of a rest's length (NaN: none): held readings count from it. */
+  private heardSince = Number.NaN;
 
   /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
   get lastSent(): number | null {
@@ -370,6 +374,8 @@ export class CounterTrack {
       return { value, counter: this.stated, holds: false, reset: null, frozen: null, busy: null };
     }
     this.noteGap(ts - prevTs);
+    // A silence of a rest's length: a stream read at a fixed period did not rest in it (heardSince).
+    if (ts - prevTs >= this.restMs()) this.heardSince = ts;
     const down = value < prev;
     if (value > prev) {
       this.riseBefore = Math.max(this.riseBefore, this.latestRise);
@@ -566,8 +572,9 @@ export class CounterTrack {
       this.busyJudged = true;
       return;
     }
-    // A stream read at a fixed period rests in its readings that held; one that reports on change, in its silence.
-    const quiet = this.holding() ? prevTs - last : ts - last;
+    // A stream read at a fixed period rests in its readings that held (since it was heard again after a silence); one
+    // that reports on change, in its silence.
+    const quiet = this.holding() ? prevTs - this.heldFrom(last) : ts - last;
     if (!(quiet >= rest)) return;
     if (!this.busyJudged) {
       this.busyRuns++;
@@ -578,6 +585,11 @@ export class CounterTrack {
     this.busyJudged = false;
   }
 
+  /** Since when (ms) a stream read at a fixed period has held its value, its latest increment at `last`: not through a silence. */
+  private heldFrom(last: number): number {
+    return this.heardSince > last ? this.heardSince : last;
+  }
+
   /**
    * The busy run going on at `ts` as a counter that does not rest (CounterStep.busy; the module's notes), or null.
    * `total`: the reading's continued total. A run judged busy is not taught when it ends.
@@ -585,7 +597,7 @@ export class CounterTrack {
   private busyNow(ts: number, total: number): CounterBusy | null {
     if (this.busyRuns < MIN_BUSY_RUNS || Number.isNaN(this.busySince)) return null;
     const rest = this.restMs();
-    if (!(ts - this.lastIncTs < rest)) return null;
+    if (!(ts - (this.holding() ? this.heldFrom(this.lastIncTs) : this.lastIncTs) < rest)) return null;
     if (!(this.busySince - this.busySeenSince >= BUSY_SEEN_MS)) return null;
     const ms = ts - this.busySince;
     if (!(ms > Math.max(BUSY_TIMES * this.longestBusyMs, BUSY_FLOOR * this.period))) return null;
@@ -640,6 +652,7 @@ export class CounterTrack {
       ...(Number.isFinite(this.busySince) ? { busySince: this.busySince, busyBase: this.busyBase } : {}),
       ...(Number.isFinite(this.lastIncTs) ? { lastIncTs: this.lastIncTs } : {}),
       ...(this.busyJudged ? { busyJudged: true as const } : {}),
+      ...(Number.isFinite(this.heardSince) ? { heardSince: this.heardSince } : {}),
     };
   }
 
@@ -690,6 +703,7 @@ export class CounterTrack {
     t.busyBase = num(s.busyBase) ? s.busyBase : 0;
     t.lastIncTs = num(s.lastIncTs) ? s.lastIncTs : Number.NaN;
     t.busyJudged = s.busyJudged === true;
+    t.heardSince = num(s.heardSince) ? s.heardSince : Number.NaN;
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }
