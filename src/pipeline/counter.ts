@@ -335,6 +335,18 @@ export class CounterTrack {
     return this.last;
   }
 
+  /**
+   * The stream's nature as a counter, for the operator (GET /api/sensors `counter`): null while it is not judged as
+   * one; else whether its hub stated it (`stated`), the busy runs it ended (`busyRuns`, CounterStep.busy), the longest
+   * (`longestBusyMs`, null while none ended) and the rest they are measured by (`restMs`, null while its report period
+   * is not known).
+   */
+  nature(): { readonly stated: boolean; readonly busyRuns: number; readonly longestBusyMs: number | null; readonly restMs: number | null } | null {
+    if (!this.counter) return null;
+    const rest = this.restMs();
+    return { stated: this.stated, busyRuns: this.busyRuns, longestBusyMs: this.busyRuns > 0 ? this.longestBusyMs : null, restMs: Number.isFinite(rest) ? rest : null };
+  }
+
   /** Whether the hub has stated that the stream is a counter (declare). */
   get declared(): boolean {
     return this.stated;

@@ -359,6 +359,11 @@ export class Detector {
     return ts !== undefined && Number.isFinite(ts) ? ts : undefined;
   }
 
+  /** The stream's nature as a cumulative counter (CounterTrack.nature), or null: not judged as one, or unknown. */
+  counterOf(stream: string): ReturnType<CounterTrack['nature']> {
+    return this.counters.get(stream)?.nature() ?? null;
+  }
+
   /** The stream's learnt reading interval in ms (0 while unknown), or undefined for an unknown stream. */
   intervalOf(stream: string): number | undefined {
     return this.cadences.get(stream)?.intervalMs;
