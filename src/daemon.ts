@@ -1206,6 +1206,7 @@ export class Daemon {
         unitOf: (sensor) => this.signals?.unitOf(sensor, this.signals.latest(sensor)?.ts) ?? null,
         unitChangesOf: (sensor) => this.signals?.unitChangesOf(sensor) ?? [],
         onOffOf: (sensor) => this.parser?.onOffWords(sensor) ?? null,
+        counterOf: (sensor) => this.detector?.counterOf(sensor) ?? null,
         deviceOf: (sensor) => this.detector?.sourceOf(sensor),
         forget: (target) => this.forget(target),
         learningEnabled: config.learning.enabled,

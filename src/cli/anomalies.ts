@@ -51,7 +51,7 @@ Actions:
                              reading; to its last reading that held it so far while open), PEAK (its peak surprise, -log10(1 - peak score): 5 = one reading
                              in 100,000 is this unusual, the default threshold; 16 = off the scale), KIND
                              (spike, level_shift, drift, stuck, noise_change, missing_data, counter_reset,
-                             counting_fast, device_offline, alarm; - while not told), MARK; under it, indented, its sentence (without the sensor's name).
+                             counting_fast, continuous_flow, device_offline, alarm; - while not told), MARK; under it, indented, its sentence (without the sensor's name).
                              A device whose every field went silent together is one row (missing_data), its
                              fields under it ("its fields: ..."), not a row each, unless --sensor names one.
                              --by-device: the listed episodes under one line per device (its episodes, how

@@ -75,6 +75,7 @@ Output:
                             kind           the open episode's kind as the daemon's alerts and 'anomalies
                                            show' tell it after this row: level_shift, spike, drift, stuck,
                                            noise_change, missing_data, counter_reset, counting_fast,
+                                           continuous_flow,
                                            alarm (empty while
                                            no kind is told yet, and when anomaly is 0; ';' between several
                                            streams' in the order of anomalous_columns)

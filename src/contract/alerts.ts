@@ -71,7 +71,7 @@ export interface SensorStatePayload {
 export const ALERT_SCHEMA_VERSION = 2;
 
 /** The kinds of fault an explanation can name (src/explain/explain.ts says how each is told). */
-export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'counting_fast' | 'device_offline' | 'alarm' | 'relation';
+export type AnomalyKind = 'spike' | 'level_shift' | 'drift' | 'stuck' | 'noise_change' | 'missing_data' | 'counter_reset' | 'counting_fast' | 'continuous_flow' | 'device_offline' | 'alarm' | 'relation';
 
 /** Why an episode is one, in the sensor's units (schema 2). Numbers are sensor units unless named otherwise. */
 export interface AlertExplanation {

@@ -351,6 +351,14 @@ export interface AnomalyEvent {
    */
   readonly counterRate?: { readonly perHour: number; readonly usualPerHour: number };
   /**
+   * A cumulative counter whose increments come in runs with rests between has counted without a rest far longer than
+   * every busy run it ended (src/pipeline/counter.ts CounterStep.busy: a leak all night): the run's first increment's
+   * time (`since`, epoch ms), its length at the latest reading judged so (`ms`), the longest run before it
+   * (`longestMs`), what it counted since it began (`rise`, sensor units) and the rest it is measured by (`restMs`).
+   * Explained as continuous flow. Absent otherwise.
+   */
+  readonly counterBusy?: { readonly since: number; readonly ms: number; readonly longestMs: number; readonly rise: number; readonly restMs: number };
+  /**
    * A cumulative counter's first move after a hold that `stuck` called rare (a meter that stopped counting, then
    * counted its backlog at once: src/pipeline/scorer.ts judgeCounter): the increment (`amount`, sensor units, > 0) and
    * the steps of the stream's own interval it covers (`steps`, the held ones and its own). Its rate is judged over

@@ -4,7 +4,7 @@
  * routes never reach the daemon's internals.
  */
 import type { AnomalyMark, AnomalyQuery, AnomalyRecord, AnomalyWithEvents } from '../contract/store.js';
-import type { OpenEpisodeView } from '../http/view.js';
+import type { OpenEpisodeView, SensorView } from '../http/view.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { StreamTable } from '../pipeline/admit.js';
 import type { RejectReason, SensorStatus, SkipReason } from '../contract/types.js';
@@ -79,6 +79,8 @@ export interface HttpViewDeps {
   readonly unitOf: (sensor: string) => string | null;
   /** The words of an on/off stream's states (MessageParser.onOffWords), null for another stream; absent: none is one. */
   readonly onOffOf?: (sensor: string) => OnOffWords | null;
+  /** The stream's nature as a cumulative counter (Detector.counterOf), null when it is judged as none; absent: none is. */
+  readonly counterOf?: (sensor: string) => SensorView['counter'] | null;
   /** The changes of the unit the sensor's hub stated (SignalBook.unitChangesOf), oldest first; absent: none. */
   readonly unitChangesOf?: (sensor: string) => readonly { readonly ts: number; readonly from: string; readonly to: string }[];
   /** The device a stream belongs to (Detector.sourceOf), undefined when not known; absent: every stream is its own device. */
@@ -243,6 +245,7 @@ export function daemonView(d: HttpViewDeps): DaemonView {
             // An on/off stream's values are not judged (its silence and how long it holds a state are): no surprise of them.
             surprise: latest !== null && onOff === null && Number.isFinite(latest.surprise) ? Math.round(shownSurprise(latest.surprise) * 1000) / 1000 : null,
             unit: d.unitOf(sensor),
+            ...((d.counterOf?.(sensor) ?? null) !== null ? { counter: d.counterOf!(sensor)! } : {}),
             ownModel: d.board.ownModelOf(sensor),
             openEpisode: episode?.id ?? null,
             ...(episode?.device === true ? { openEpisodeKind: 'device_offline' as const } : {}),

@@ -12,7 +12,7 @@ import type { SeriesBucketStore, SeriesRawRow } from '../contract/series.js';
 import type { OnOffWords } from '../contract/ingest.js';
 import type { AnomalyEvent, ScoredReading } from '../contract/types.js';
 import { FARTHER, episodeExplanation, explainEpisode, namedKind, strongest, tellsReading, toAlertExplanation, toldReach, withLaterUnitChanges } from '../explain/episode.js';
-import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterRate, explainCounterReset, toldAs, unitAt, withCatchUp, type AnomalyKind, type UnitChange } from '../explain/explain.js';
+import { BAND_SIGMAS, BASELINE_READINGS, DRIFT_READINGS, EVIDENCE_KINDS, NOISE_READINGS, clockTime, explainAlarm, explainCounterBusy, explainCounterRate, explainCounterReset, toldAs, unitAt, withCatchUp, type AnomalyKind, type UnitChange } from '../explain/explain.js';
 import { formatDuration } from '../util/duration.js';
 import { diffs, median, robustSigma } from '../explain/robust.js';
 import { compileUnits, unitOf, type UnitRule } from '../explain/units.js';
@@ -973,6 +973,17 @@ export class SignalBook {
       const last = this.series.points(stream, ev.startTs).at(-1);
       const value = last === undefined ? null : (last.values[0] ?? null);
       const e = explainCounterRate({ stream, unit: this.unitOf(stream, ev.startTs), value, perHour: ev.counterRate.perHour, usualPerHour: ev.counterRate.usualPerHour, since: ev.startTs, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
+      return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [value ?? Number.NaN] } }), readings: 1 };
+    }
+    // A counter counting without a rest far longer than ever is told by its run, from the event alone (its total, judged
+    // as a level, says nothing: a counter's total rises above anything seen whenever it counts).
+    if (ev.counterBusy !== undefined) {
+      const sent = this.sentDecimals(stream)?.[0];
+      // The total at the run's latest reading judged busy (not a reading after its rest that ended the episode).
+      const b = ev.counterBusy;
+      const last = this.series.points(stream, ev.startTs).findLast((p) => p.ts <= b.since + b.ms);
+      const value = last === undefined ? null : (last.values[0] ?? null);
+      const e = explainCounterBusy({ stream, unit: this.unitOf(stream, ev.startTs), value, rise: b.rise, ms: b.ms, longestMs: b.longestMs, since: b.since, endTs: ev.endTs, ...told, ...(this.opts.timeZone !== null ? { timeZone: this.opts.timeZone } : {}), ...(sent !== undefined && sent > 0 ? { decimals: sent } : {}) });
       return { explanation: toAlertExplanation({ ...e, stream, channel: ev.channels[0] ?? 'value', shares: null, stretch: { ts: [ev.startTs], values: [value ?? Number.NaN] } }), readings: 1 };
     }
     // An alarm field's state (a leak) is told as such from the event alone, in the state's words (explainAlarm).

@@ -156,7 +156,7 @@ export function toldReach(
   told: AlertExplanation,
   baseline: { readonly level: number; readonly band: number; readonly lo?: number; readonly hi?: number } | null,
 ): ToldReach | null {
-  if (told.kind === 'counter_reset' || told.kind === 'counting_fast' || told.kind === 'device_offline' || told.kind === 'alarm' || told.kind === 'relation') return null;
+  if (told.kind === 'counter_reset' || told.kind === 'counting_fast' || told.kind === 'continuous_flow' || told.kind === 'device_offline' || told.kind === 'alarm' || told.kind === 'relation') return null;
   const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const center = fin(told.expected) ? told.expected : baseline !== null && fin(baseline.level) ? baseline.level : fin(told.value) ? told.value : null;
   if (center === null) return null;
@@ -179,7 +179,7 @@ export function toldReach(
  * episode (its `since` is the episode's, not that reading's). Pure.
  */
 export function tellsReading(e: AlertExplanation, told: ToldReach, x: number): boolean {
-  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'counting_fast' || e.kind === 'device_offline' || e.kind === 'alarm' || e.kind === 'relation') return false;
+  if (e.kind === null || e.kind === 'missing_data' || e.kind === 'counter_reset' || e.kind === 'counting_fast' || e.kind === 'continuous_flow' || e.kind === 'device_offline' || e.kind === 'alarm' || e.kind === 'relation') return false;
   const far = Math.abs(x - told.center);
   // A value on the other side of the center tells another fault, not this reading (an 85.0 stuck, then −127.00 around a
   // normal 12: tryout 28, finding 1), however far it went; a noise change's noise has no side.

@@ -100,7 +100,7 @@ import { decimalPlaces, diffs, longestRun, lowMedian, madSmallSample, median, qu
 
 export type { AnomalyKind };
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'device_offline', 'alarm', 'relation'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'drift', 'stuck', 'noise_change', 'missing_data', 'counter_reset', 'counting_fast', 'continuous_flow', 'device_offline', 'alarm', 'relation'];
 
 /**
  * The words the sentence uses for each kind: the one word list of the explanations. Every event of an episode
@@ -115,6 +115,7 @@ export const KIND_LABELS: Readonly<Record<AnomalyKind, string>> = {
   missing_data: 'missing data',
   counter_reset: 'counter reset',
   counting_fast: 'counting fast',
+  continuous_flow: 'continuous flow',
   device_offline: 'device offline',
   alarm: 'alarm',
   relation: 'relation',
@@ -198,6 +199,25 @@ export function explainCounterRate(p: { readonly stream: string; readonly unit?:
   const value = p.value === null ? '' : ` ${formatReading(p.value, Math.min(6, Math.max(decimalsOf(p.value), p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0)))}${u},`;
   const sentence = `${p.stream}${value} counting ${rate(p.perHour)}${u}/h since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, at most ${rate(p.usualPerHour)}${u}/h before (${KIND_LABELS.counting_fast})`;
   return { kind: 'counting_fast', sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
+}
+
+/**
+ * A cumulative counter whose increments come in runs with rests between, counting without a rest far longer than every
+ * busy run it ended (src/pipeline/counter.ts CounterStep.busy; AnomalyEvent.counterBusy: a leak all night), told from
+ * the event alone: `water_meter_total 126206 L, up 210 L in 3 h without a rest since 23:00, never longer than 59 min
+ * before (continuous flow)`. `value` the latest total as sent (null: not known, left out); `rise` what the run counted
+ * since its first increment (sensor units), written with the decimals the meter sends (`decimals`) or its own; `ms`
+ * the run's length at its latest reading judged so, `longestMs` the longest run before it; `since` the run's first
+ * increment. Kind `continuous_flow`: no expectation, no band. Pure.
+ */
+export function explainCounterBusy(p: { readonly stream: string; readonly unit?: string | null; readonly value: number | null; readonly rise: number; readonly ms: number; readonly longestMs: number; readonly since: number; readonly endTs: number; readonly toldAt?: number; readonly timeZone?: string; readonly decimals?: number }): Explanation {
+  const unit = p.unit ?? null;
+  const u = unit !== null && unit !== '' ? ` ${unit}` : '';
+  const sent = p.decimals !== undefined && Number.isInteger(p.decimals) ? p.decimals : 0;
+  const value = p.value === null ? '' : ` ${formatReading(p.value, Math.min(6, Math.max(decimalsOf(p.value), sent)))}${u},`;
+  const rise = formatReading(p.rise, Math.min(6, Math.max(decimalsOf(p.rise), sent)));
+  const sentence = `${p.stream}${value} up ${rise}${u} in ${formatDuration(p.ms)} without a rest since ${clockTime(p.since, p.toldAt ?? p.endTs, p.timeZone)}, never longer than ${formatDuration(p.longestMs)} before (${KIND_LABELS.continuous_flow})`;
+  return { kind: 'continuous_flow', sentence, unit, value: p.value, expected: null, band: null, basis: null, since: p.since };
 }
 
 /**
@@ -2221,6 +2241,7 @@ function sentenceOf(
     case 'level_shift':
     case 'counter_reset': // told by explainCounterReset, never drafted from readings
     case 'counting_fast': // told by explainCounterRate, never drafted from readings
+    case 'continuous_flow': // told by explainCounterBusy, never drafted from readings
     case 'device_offline': // told by src/daemon/availability.ts, never drafted from readings
     case 'alarm': // told by explainAlarm, never drafted from readings
     case 'relation': // told by src/daemon/relations.ts, never drafted from readings

@@ -238,6 +238,15 @@ export interface SensorView {
   /** The sensor's unit when configured. */
   readonly unit: string | null;
   /**
+   * The stream judged as a cumulative counter (src/pipeline/counter.ts CounterTrack.nature): whether its hub stated it
+   * (`stated`: Home Assistant's `total_increasing`, a Shelly's `aenergy.total`…; else recognised from its readings),
+   * the busy runs it ended between rests (`busyRuns`), the longest (`longestBusyMs`, ms; null while none ended) and the
+   * rest they are measured by (`restMs`, ms; null while its report period is not known): what a counter that does not
+   * rest is judged against (docs/SCORING.md, "A counter that does not rest"). Absent: not judged as a counter (and
+   * from daemons before it).
+   */
+  readonly counter?: { readonly stated: boolean; readonly busyRuns: number; readonly longestBusyMs: number | null; readonly restMs: number | null };
+  /**
    * While it learns its own model (learning.enabled): how far (src/contract/own-model.ts); null when it has
    * its own, or learning is off. Not `status: learning`, which is the scorer's learning period.
    */

@@ -52,6 +52,26 @@
  * src/pipeline/dwell.ts), so one freeze does not make the next one ordinary. Needs the readings' times (observe's
  * `ts`); without them, no freeze is judged.
  *
+ * A counter that never rests (CounterStep.busy): the mirror of a frozen total. A counter whose increments come in
+ * bursts with rests between (a water meter's taps, showers and washing machine, a gas meter's burner runs) is measured
+ * by its own busy runs. A rest is a stretch of at least REST_PERIODS of the stream's report periods without an
+ * increment: for a stream that reports on change (every reading an increment: Home Assistant's statestream, a pulse
+ * counter) its silence; for one read at a fixed period (its holds normal: CounterStep.holds) its readings that held,
+ * from the increment before them to the last of them (a silence of such a stream is no rest of the meter's: a broker
+ * outage, a reader down). The report period is the median of the gaps between the stream's readings over its whole
+ * history (a histogram, 4 bins an octave: a meter that reports every 10 s while water flows, however long its
+ * nights; a long run of slow readings, a leak's every 2 min, does not move it as the cadence's median of its last 31
+ * gaps would). A busy run is the time from its first increment after a rest to its latest increment, counted in
+ * time, not readings (a slow leak sends fewer readings than a tap: tryout 40, finding 5: 1 L every 2 min all night).
+ * A run going on longer than BUSY_TIMES times the longest busy run the counter ended, and longer than BUSY_FLOOR
+ * report periods, is a counter that does not rest (a leak, a tap left open, a burner that never stops), judged only
+ * once the counter has ended MIN_BUSY_RUNS runs and a whole day of readings came before the run began (a household's
+ * longest run is its evening's or its washing machine's, not its morning's). A counter that never rests (a P1 energy
+ * total, a server's request count) ends no busy run: the kind does not apply to it, and it is never told. A run that
+ * was judged busy is not taught when a rest ends it (censored, as a frozen hold is). A flow slower than one
+ * increment a rest (a drip of 0.1 L/min on a 1 L meter reporting every 10 s: an increment every 10 min, a rest of
+ * 5 min between) rests between its increments and is not told. Needs the readings' times (observe's `ts`).
+ *
  * Stated by its hub (CounterTrack.declare): where the hub says a stream is a counter (Home Assistant's
  * `state_class: total_increasing`, a Shelly's `aenergy.total`, Tasmota's `ENERGY.Total`, zigbee2mqtt's `energy`:
  * MappingRuleSpec.counters), it is one from its first reading, whatever its readings did before, and for good: a
@@ -109,6 +129,31 @@ export const MIN_IDLES = 8;
 /** The readings' time before a hold began, since the counter's idles were first counted, before it is judged frozen (ms): a day. */
 export const FROZEN_SEEN_MS = 86_400_000;
 
+/**
+ * A rest of a counter (CounterStep.busy) lasts at least this many of its report periods without an increment: 5 min
+ * at 10 s. A leak of 0.5 L/min on a 1 L meter moves it every 12 periods (2 min) and rests never; a household's uses
+ * of water are mostly further apart than this.
+ */
+export const REST_PERIODS = 30;
+/**
+ * A counter's busy run is one that does not rest beyond this many times the longest busy run it ended
+ * (CounterStep.busy): far out in the tail of its own runs, and a leak is told a bounded time (twice the longest run)
+ * after it outlasted every run.
+ */
+export const BUSY_TIMES = 3;
+/** Report periods a busy run must last beyond before it is judged, however short the counter's runs (1 h at 10 s). */
+export const BUSY_FLOOR = 360;
+/** Busy runs (ended by a rest) a counter must have ended before a run of it is judged. */
+export const MIN_BUSY_RUNS = 8;
+/** The readings' time before a busy run began, since its runs were first counted, before it is judged (ms): a day. */
+export const BUSY_SEEN_MS = 86_400_000;
+/** Gaps between readings counted before the report period is known (CounterStep.busy). */
+const PERIOD_GAPS = 32;
+/** The gaps' histogram is halved beyond this many, so the report period follows a lasting change slowly. */
+const PERIOD_GAPS_MAX = 8192;
+/** Bins of the gaps' histogram per octave. */
+const PERIOD_BINS = 4;
+
 /** What the counter stage makes of one reading of a one-channel stream. */
 export interface CounterStep {
   /** The value to judge: the reading's own, or for a counter its total continued across resets (sensor units). */
@@ -129,6 +174,23 @@ export interface CounterStep {
    * last). Null otherwise.
    */
   readonly frozen: CounterFrozen | null;
+  /**
+   * A counter whose increments come in runs with rests between has counted without a rest far longer than every
+   * busy run it ended (see the module's notes): the run's first increment's time (`since`, epoch ms), its length so
+   * far (`ms`, to this reading), the longest busy run before it (`longestMs`), what it counted since it began
+   * (`rise`, sensor units of the continued total) and the rest it is measured by (`restMs`: REST_PERIODS report
+   * periods). Null otherwise.
+   */
+  readonly busy: CounterBusy | null;
+}
+
+/** A counter counting without a rest (CounterStep.busy). */
+export interface CounterBusy {
+  readonly since: number;
+  readonly ms: number;
+  readonly longestMs: number;
+  readonly rise: number;
+  readonly restMs: number;
 }
 
 /** A counter's frozen total (CounterStep.frozen). */
@@ -176,6 +238,22 @@ export interface CounterState {
   readonly idleSeenSince?: number;
   readonly holdSince?: number;
   readonly lastTs?: number;
+  /**
+   * The counter's busy runs (CounterStep.busy): the gaps' histogram ([bin, count] pairs, bin = round(4 log2 gap ms)),
+   * how many runs ended, the longest (ms), since when (ms) they are counted, the present run's first increment's time
+   * (ms), the continued total before it, the latest increment's time (ms) and whether the present run was judged
+   * busy. Absent in a state written before (none counted: counted from the next reading on).
+   */
+  readonly gaps?: [number, number][];
+  readonly busyRuns?: number;
+  readonly longestBusyMs?: number;
+  readonly busySeenSince?: number;
+  readonly busySince?: number;
+  readonly busyBase?: number;
+  readonly lastIncTs?: number;
+  readonly busyJudged?: true;
+  /** The first reading's time (ms) after the latest silence of a rest's length (absent: none). */
+  readonly heardSince?: number;
 }
 
 /**
@@ -232,10 +310,41 @@ export class CounterTrack {
   private holdSince = Number.NaN;
   /** Time (ms) of the latest reading (NaN: not known). */
   private lastTs = Number.NaN;
+  /** The gaps between readings (ms) by bin (round(PERIOD_BINS · log2 gap)): their count (CounterStep.busy). */
+  private gaps = new Map<number, number>();
+  private gapCount = 0;
+  /** The report period (ms; NaN: not known yet), the gaps' median, and the gaps counted when it was. */
+  private period = Number.NaN;
+  private periodAt = 0;
+  /** Busy runs ended since they were counted, the longest (ms), and since when (ms; NaN: from the next reading's). */
+  private busyRuns = 0;
+  private longestBusyMs = 0;
+  private busySeenSince = Number.NaN;
+  /** The present busy run's first increment's time (ms; NaN: none yet) and the continued total before it. */
+  private busySince = Number.NaN;
+  private busyBase = 0;
+  /** Time (ms) of the latest increment (NaN: none yet). */
+  private lastIncTs = Number.NaN;
+  /** The present busy run was judged busy (censored: not taught when it ends). */
+  private busyJudged = false;
+  /** Time (ms) of the first reading after the latest silence of a rest's length (NaN: none): held readings count from it. */
+  private heardSince = Number.NaN;
 
   /** The latest reading as the sensor sent it (null before the first): what a duplicate of it was sent as. */
   get lastSent(): number | null {
     return this.last;
+  }
+
+  /**
+   * The stream's nature as a counter, for the operator (GET /api/sensors `counter`): null while it is not judged as
+   * one; else whether its hub stated it (`stated`), the busy runs it ended (`busyRuns`, CounterStep.busy), the longest
+   * (`longestBusyMs`, null while none ended) and the rest they are measured by (`restMs`, null while its report period
+   * is not known).
+   */
+  nature(): { readonly stated: boolean; readonly busyRuns: number; readonly longestBusyMs: number | null; readonly restMs: number | null } | null {
+    if (!this.counter) return null;
+    const rest = this.restMs();
+    return { stated: this.stated, busyRuns: this.busyRuns, longestBusyMs: this.busyRuns > 0 ? this.longestBusyMs : null, restMs: Number.isFinite(rest) ? rest : null };
   }
 
   /** Whether the hub has stated that the stream is a counter (declare). */
@@ -270,11 +379,15 @@ export class CounterTrack {
     this.lastTs = ts;
     if (value < 0) this.negative = true;
     if (Number.isNaN(this.idleSeenSince)) this.idleSeenSince = ts;
+    if (Number.isNaN(this.busySeenSince)) this.busySeenSince = ts;
     if (prev === null) {
       this.run = 1;
       this.holdSince = ts;
-      return { value, counter: this.stated, holds: false, reset: null, frozen: null };
+      return { value, counter: this.stated, holds: false, reset: null, frozen: null, busy: null };
     }
+    this.noteGap(ts - prevTs);
+    // A silence of a rest's length: a stream read at a fixed period did not rest in it (heardSince).
+    if (ts - prevTs >= this.restMs()) this.heardSince = ts;
     const down = value < prev;
     if (value > prev) {
       this.riseBefore = Math.max(this.riseBefore, this.latestRise);
@@ -292,11 +405,11 @@ export class CounterTrack {
         this.hold(value, prev, ts, prevTs);
       }
       this.step = down ? 0 : value - prev;
-      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null, frozen: null };
+      if (this.run < MONOTONE_READINGS || this.rises < MIN_RISES) return { value, counter: false, holds: false, reset: null, frozen: null, busy: null };
       this.counter = true;
       this.sinceDrop = Number.POSITIVE_INFINITY;
       this.offset = 0;
-      return { value, counter: true, holds: this.holding(), reset: null, frozen: this.frozen() };
+      return { value, counter: true, holds: this.holding(), reset: null, frozen: this.frozen(), busy: this.busyNow(ts, value) };
     }
     this.sinceDrop++;
     this.hold(value, prev, ts, prevTs);
@@ -306,7 +419,7 @@ export class CounterTrack {
       // on from here, no reset. After a rise of a usual size the step back is a rollback: a reset, below.
       this.beforeRise = null;
       this.step = 0;
-      return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: null };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: null, busy: null };
     }
     if (value > prev) this.beforeRise = prev;
     if (down || value < 0) {
@@ -323,7 +436,7 @@ export class CounterTrack {
         this.beforeRise = null;
         this.step = 0;
         this.forgetIdles(ts);
-        return { value, counter: false, holds: false, reset: null, frozen: null };
+        return { value, counter: false, holds: false, reset: null, frozen: null, busy: null };
       }
       // A reset: the increment of this reading is not known; the continued total counts on from here.
       this.sinceDrop = 0;
@@ -335,7 +448,7 @@ export class CounterTrack {
       if (this.back === null) this.back = { from: prev, offset: this.offset };
       this.offset += prev - value + this.step;
       const reset = this.cycle(prev, value, ts) ? { from: prev, to: value, cycle: true as const } : { from: prev, to: value };
-      return { value: value + this.offset, counter: true, holds: this.holding(), reset, frozen: null };
+      return { value: value + this.offset, counter: true, holds: this.holding(), reset, frozen: null, busy: null };
     }
     if (this.back !== null && value > prev) {
       // The first move after a step back: back to the old total or beyond, the step back was a misread (told, as
@@ -346,7 +459,7 @@ export class CounterTrack {
       this.back = null;
     }
     this.step = value - prev;
-    return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: this.frozen() };
+    return { value: value + this.offset, counter: true, holds: this.holding(), reset: null, frozen: this.frozen(), busy: this.busyNow(ts, value + this.offset) };
   }
 
   /**
@@ -377,6 +490,7 @@ export class CounterTrack {
    */
   private hold(value: number, prev: number, ts: number, prevTs: number): void {
     if (value > prev) {
+      this.busyStep(prev, ts, prevTs);
       const frozen = this.frozen() !== null;
       this.rises++;
       this.holds += this.holding0;
@@ -402,6 +516,105 @@ export class CounterTrack {
     this.longestIdleMs = 0;
     this.idleSeenSince = ts;
     this.holdSince = ts;
+    this.busyRuns = 0;
+    this.longestBusyMs = 0;
+    this.busySeenSince = ts;
+    this.busySince = Number.NaN;
+    this.lastIncTs = Number.NaN;
+    this.busyJudged = false;
+  }
+
+  /** Counts a gap between two readings (ms) in the histogram the report period is the median of (CounterStep.busy). */
+  private noteGap(gap: number): void {
+    if (!(gap > 0) || !Number.isFinite(gap)) return;
+    const bin = Math.round(PERIOD_BINS * Math.log2(gap));
+    this.gaps.set(bin, (this.gaps.get(bin) ?? 0) + 1);
+    this.gapCount++;
+    if (this.gapCount > PERIOD_GAPS_MAX) {
+      let n = 0;
+      for (const [b, c] of this.gaps) {
+        if (c < 1) this.gaps.delete(b);
+        else {
+          this.gaps.set(b, c / 2);
+          n += c / 2;
+        }
+      }
+      this.gapCount = n;
+      this.periodAt = 0;
+    }
+  }
+
+  /** A rest's least length (ms): REST_PERIODS report periods, the gaps' median (NaN before PERIOD_GAPS gaps). */
+  private restMs(): number {
+    if (this.gapCount < PERIOD_GAPS) return Number.NaN;
+    if (Number.isNaN(this.period) || this.gapCount - this.periodAt >= PERIOD_GAPS || this.gapCount < this.periodAt) {
+      const bins = [...this.gaps.keys()].sort((a, b) => a - b);
+      let seen = 0;
+      let median = bins[bins.length - 1];
+      for (const b of bins) {
+        seen += this.gaps.get(b) ?? 0;
+        if (seen >= this.gapCount / 2) {
+          median = b;
+          break;
+        }
+      }
+      this.period = 2 ** (median / PERIOD_BINS);
+      this.periodAt = this.gapCount;
+    }
+    return REST_PERIODS * this.period;
+  }
+
+  /**
+   * An increment from `prev` at `ts` (the reading before at `prevTs`): after a rest (CounterStep.busy; the module's
+   * notes) the busy run going on ended at the increment before (taught, unless it was judged busy) and a new one
+   * begins at this one. Before the report period is known no run is counted (the first one after it is not taught:
+   * its start is not known).
+   */
+  private busyStep(prev: number, ts: number, prevTs: number): void {
+    const rest = this.restMs();
+    const last = this.lastIncTs;
+    this.lastIncTs = ts;
+    if (Number.isNaN(rest)) {
+      this.busySince = Number.NaN;
+      return;
+    }
+    if (Number.isNaN(this.busySince) || Number.isNaN(last)) {
+      this.busySince = ts;
+      this.busyBase = prev + this.offset;
+      this.busyJudged = true;
+      return;
+    }
+    // A stream read at a fixed period rests in its readings that held (since it was heard again after a silence); one
+    // that reports on change, in its silence.
+    const quiet = this.holding() ? prevTs - this.heldFrom(last) : ts - last;
+    if (!(quiet >= rest)) return;
+    if (!this.busyJudged) {
+      this.busyRuns++;
+      this.longestBusyMs = Math.max(this.longestBusyMs, last - this.busySince);
+    }
+    this.busySince = ts;
+    this.busyBase = prev + this.offset;
+    this.busyJudged = false;
+  }
+
+  /** Since when (ms) a stream read at a fixed period has held its value, its latest increment at `last`: not through a silence. */
+  private heldFrom(last: number): number {
+    return this.heardSince > last ? this.heardSince : last;
+  }
+
+  /**
+   * The busy run going on at `ts` as a counter that does not rest (CounterStep.busy; the module's notes), or null.
+   * `total`: the reading's continued total. A run judged busy is not taught when it ends.
+   */
+  private busyNow(ts: number, total: number): CounterBusy | null {
+    if (this.busyRuns < MIN_BUSY_RUNS || Number.isNaN(this.busySince)) return null;
+    const rest = this.restMs();
+    if (!(ts - (this.holding() ? this.heldFrom(this.lastIncTs) : this.lastIncTs) < rest)) return null;
+    if (!(this.busySince - this.busySeenSince >= BUSY_SEEN_MS)) return null;
+    const ms = ts - this.busySince;
+    if (!(ms > Math.max(BUSY_TIMES * this.longestBusyMs, BUSY_FLOOR * this.period))) return null;
+    this.busyJudged = true;
+    return { since: this.busySince, ms, longestMs: this.longestBusyMs, rise: total - this.busyBase, restMs: rest };
   }
 
   /** The hold going on as a frozen total (CounterStep.frozen; the module's notes), or null. */
@@ -444,6 +657,14 @@ export class CounterTrack {
       ...(Number.isFinite(this.idleSeenSince) ? { idleSeenSince: this.idleSeenSince } : {}),
       ...(Number.isFinite(this.holdSince) ? { holdSince: this.holdSince } : {}),
       ...(Number.isFinite(this.lastTs) ? { lastTs: this.lastTs } : {}),
+      gaps: [...this.gaps],
+      busyRuns: this.busyRuns,
+      longestBusyMs: this.longestBusyMs,
+      ...(Number.isFinite(this.busySeenSince) ? { busySeenSince: this.busySeenSince } : {}),
+      ...(Number.isFinite(this.busySince) ? { busySince: this.busySince, busyBase: this.busyBase } : {}),
+      ...(Number.isFinite(this.lastIncTs) ? { lastIncTs: this.lastIncTs } : {}),
+      ...(this.busyJudged ? { busyJudged: true as const } : {}),
+      ...(Number.isFinite(this.heardSince) ? { heardSince: this.heardSince } : {}),
     };
   }
 
@@ -479,6 +700,22 @@ export class CounterTrack {
     t.idleSeenSince = num(s.idleSeenSince) ? s.idleSeenSince : Number.NaN;
     t.holdSince = num(s.holdSince) ? s.holdSince : Number.NaN;
     t.lastTs = num(s.lastTs) ? s.lastTs : Number.NaN;
+    if (Array.isArray(s.gaps)) {
+      for (const g of s.gaps) {
+        if (Array.isArray(g) && g.length === 2 && Number.isInteger(g[0]) && num(g[1]) && g[1] > 0) {
+          t.gaps.set(g[0], g[1]);
+          t.gapCount += g[1];
+        }
+      }
+    }
+    t.busyRuns = num(s.busyRuns) && s.busyRuns >= 0 ? s.busyRuns : 0;
+    t.longestBusyMs = num(s.longestBusyMs) && s.longestBusyMs >= 0 ? s.longestBusyMs : 0;
+    t.busySeenSince = num(s.busySeenSince) ? s.busySeenSince : Number.NaN;
+    t.busySince = num(s.busySince) ? s.busySince : Number.NaN;
+    t.busyBase = num(s.busyBase) ? s.busyBase : 0;
+    t.lastIncTs = num(s.lastIncTs) ? s.lastIncTs : Number.NaN;
+    t.busyJudged = s.busyJudged === true;
+    t.heardSince = num(s.heardSince) ? s.heardSince : Number.NaN;
     t.back = s.back !== undefined && s.back !== null && num(s.back.from) && num(s.back.offset) ? { from: s.back.from, offset: s.back.offset } : null;
     return t;
   }

@@ -26,7 +26,7 @@ import { BackfillHoles, type BackfillBurst } from './backfill.js';
 import { Cadence, INTERVAL_SAMPLES, type CadenceOptions } from './cadence.js';
 import { SendOnDelta, type YoungCadence } from './send-on-delta.js';
 import { kindsWarmUp } from './learning-period.js';
-import { CounterTrack, type CounterFrozen } from './counter.js';
+import { CounterTrack, type CounterBusy, type CounterFrozen } from './counter.js';
 import type { MessageParser } from './parse.js';
 import { StreamScorer, type ModelPriors, type OpenEpisodePeak, type OpenEpisodeProgress, type ScorerOptions, type ScoredStep, type SilenceJudgement } from './scorer.js';
 import type { StepModel } from '../contract/ports.js';
@@ -357,6 +357,11 @@ export class Detector {
   latestTsOf(stream: string): number | undefined {
     const ts = this.cadences.get(stream)?.latestTs;
     return ts !== undefined && Number.isFinite(ts) ? ts : undefined;
+  }
+
+  /** The stream's nature as a cumulative counter (CounterTrack.nature), or null: not judged as one, or unknown. */
+  counterOf(stream: string): ReturnType<CounterTrack['nature']> {
+    return this.counters.get(stream)?.nature() ?? null;
   }
 
   /** The stream's learnt reading interval in ms (0 while unknown), or undefined for an unknown stream. */
@@ -979,7 +984,7 @@ export class Detector {
     for (let i = 0; i < src.length; i++) values[i] = src[i];
     const held = this.held.get(stream);
     // A one-channel stream may be a cumulative counter (src/pipeline/counter.ts): its total continued across resets.
-    let counter: { readonly holds: boolean; readonly reset: { readonly from: number; readonly to: number } | null; readonly frozen: CounterFrozen | null } | null = null;
+    let counter: { readonly holds: boolean; readonly reset: { readonly from: number; readonly to: number } | null; readonly frozen: CounterFrozen | null; readonly busy: CounterBusy | null } | null = null;
     // The reading as sent, when the value judged (a counter's continued total) differs from it: reported as sent.
     let sent: number | undefined;
     // An on/off stream (MessageParser.statedOnOff): 1 and 0, judged on its silence only, never a counter (a motion
@@ -1002,7 +1007,7 @@ export class Detector {
         const step = track.observe(raw, reading.ts);
         values[0] = step.value;
         // A meter's own cycle (a utility meter's daily reset: src/pipeline/counter.ts) is told to nobody.
-        if (step.counter) counter = { holds: step.holds, reset: step.reset === null || step.reset.cycle === true ? null : step.reset, frozen: step.frozen };
+        if (step.counter) counter = { holds: step.holds, reset: step.reset === null || step.reset.cycle === true ? null : step.reset, frozen: step.frozen, busy: step.busy };
         if (step.value !== raw) sent = raw;
       }
     }
@@ -1050,6 +1055,7 @@ export class Detector {
         : { kind, ts: reading.ts, values, reset: place.reset, filled: place.filled, origin };
     if (counter !== null) item = counter.reset === null ? { ...item, counter: counter.holds } : { ...item, counter: counter.holds, counterReset: counter.reset };
     if (counter !== null && counter.frozen !== null) item = { ...item, counterFrozen: counter.frozen };
+    if (counter !== null && counter.busy !== null) item = { ...item, counterBusy: counter.busy };
     if (onOff) {
       const words = this.ports.parser.onOffWords(stream);
       item = words?.active === 0 ? { ...item, onOff: true, onOffActive: 0 } : { ...item, onOff: true };

@@ -97,6 +97,10 @@ const MARKS: { readonly [K in MarkKey]-?: MarkReader<K> } = {
     if (!isRecord(v)) throw new Error(`${at} must be { since, readings, longest, longestMs }`);
     return { since: finiteMark(v.since, `${at}.since`), readings: finiteMark(v.readings, `${at}.readings`), longest: finiteMark(v.longest, `${at}.longest`), longestMs: finiteMark(v.longestMs, `${at}.longestMs`) };
   },
+  counterBusy: (v, at) => {
+    if (!isRecord(v)) throw new Error(`${at} must be { since, ms, longestMs, rise, restMs }`);
+    return { since: finiteMark(v.since, `${at}.since`), ms: finiteMark(v.ms, `${at}.ms`), longestMs: finiteMark(v.longestMs, `${at}.longestMs`), rise: finiteMark(v.rise, `${at}.rise`), restMs: finiteMark(v.restMs, `${at}.restMs`) };
+  },
   sent: finiteMark,
   unheard: booleanMark,
   bunched: finiteMark,

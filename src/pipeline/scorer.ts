@@ -341,6 +341,8 @@ interface Episode {
   excursion?: AnomalyEvent['excursion'];
   /** A counter's rate far above anything seen opened or held it (AnomalyEvent.counterRate): its largest; checkpointed with it. */
   counterRate?: { readonly perHour: number; readonly usualPerHour: number };
+  /** A counter counting without a rest far longer than ever opened or held it (AnomalyEvent.counterBusy): its latest; checkpointed with it. */
+  counterBusy?: NonNullable<AnomalyEvent['counterBusy']>;
   /**
    * A cumulative counter's first move after a hold that `stuck` called rare (judgeCounter: a meter that stopped
    * counting, then counted its backlog at once): the increment (sensor units, > 0) and the steps it is timed over,
@@ -655,6 +657,8 @@ class StreamScore {
   unstuck = false;
   /** A counter's frozen total judged at the latest reading (judgeFrozen; StepItem.counterFrozen), or null (not checkpointed: set by every reading). */
   counterFrozen: { readonly since: number; readonly longestMs: number } | null = null;
+  /** A counter counting without a rest far longer than ever, judged at the latest reading (judgeBusy; StepItem.counterBusy), or null (not checkpointed: set by every reading). */
+  counterBusy: NonNullable<AnomalyEvent['counterBusy']> | null = null;
   /** The model state reset asked for at the end of a stuck run has not taken effect yet (model errors wait; checkpointed). */
   awaitingReset = false;
   /** The latest reading's scored step: what a duplicate of it reports, and whether the stream was learning (checkpointed, without its events). */
@@ -1149,9 +1153,11 @@ export class StreamScorer {
     // and by its holds against its own idles (judgeFrozen).
     s.caughtUp = null;
     s.counterFrozen = null;
+    s.counterBusy = null;
     if (r.item.counter !== undefined) {
       judgeCounter(s, r, e, learning, driftAt, shortSpan(this.opts.smooth));
       judgeFrozen(s, r, e, learning, driftAt);
+      judgeBusy(s, r, e, learning, driftAt);
     } else s.rateFloor.fill(0);
     const adaptive = fuse(s.adaptive, e, C, perChannel.eachAdaptive, perChannel.fillLogs, this.fusedAdaptive, true, perChannel, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
     const reference = fuse(s.reference, e, C, perChannel.eachReference, perChannel.readLogs, this.fusedReference, false, undefined, s.runFloor, s.novel, s.driftFloor, s.rateFloor, s.runCeiling);
@@ -1225,10 +1231,17 @@ export class StreamScorer {
     if (s.onOff && !learning && !alarmed && before === null && s.episode === null && r.item.kind === 'reading') this.tellEndedHeld(s, r, events);
     // A counter's rate judged far above anything seen (judgeCounter) is told with the episode it opened or holds, on
     // the events of this reading (AnomalyEvent.counterRate), the largest so far.
-    if (s.rateFloor[0] > 0 && s.episode !== null && !s.episode.silent && s.ratePerHour > 0) {
+    if (s.rateFloor[0] > 0 && s.counterBusy === null && s.episode !== null && !s.episode.silent && s.ratePerHour > 0) {
       const ep = s.episode;
       if (ep.counterRate === undefined || s.ratePerHour > ep.counterRate.perHour) ep.counterRate = { perHour: s.ratePerHour, usualPerHour: s.usualPerHour };
       for (let i = 0; i < events.length; i++) if (events[i].anomalyId === ep.id) events[i] = { ...events[i], counterRate: ep.counterRate };
+    }
+    // A counter counting without a rest far longer than ever (judgeBusy) is told with the episode it opened or holds,
+    // on the events of this reading (AnomalyEvent.counterBusy), the latest.
+    if (s.counterBusy !== null && s.episode !== null && !s.episode.silent) {
+      const ep = s.episode;
+      ep.counterBusy = s.counterBusy;
+      for (let i = 0; i < events.length; i++) if (events[i].anomalyId === ep.id) events[i] = { ...events[i], counterBusy: s.counterBusy };
     }
     // A counter's catch-up after a hold (judgeCounter) is told with the episode it ends (the hold's, as a rule), on
     // this reading's events and those after it (AnomalyEvent.catchUp).
@@ -2223,7 +2236,12 @@ export class StreamScorer {
       // total is told by its rate, and the episode ends once the rate is back: tryout 38, finding 5).
       if (held < this.holdSurprise && this.unreturnedHolds && r.item.counter === undefined && !ep.silent && ep.readings >= 2 && ep.fellBack?.[c] !== true && s.cycles[c].unreturned(r.item.values[c], steps, shortSpan(this.opts.smooth), this.opts.learnReadings, ep.came?.[c], ep.readings)) held = this.holdSurprise;
     }
-    if (held >= this.holdSurprise) {
+    // A counter that counted without a rest far longer than ever (judgeBusy) and has now rested (no increment for a
+    // rest's length since the latest reading judged busy): the episode ends at that reading, the rest none of it (the
+    // reading after a night's rest, the first of a shower, is no part of a leak that ended at 06:00).
+    const busy = ep.counterBusy;
+    const rested = busy !== undefined && s.counterBusy === null && ts - (busy.since + busy.ms) >= busy.restMs;
+    if (held >= this.holdSurprise && !rested) {
       s.holding = true;
       s.below = 0;
       ep.lastAboveTs = ts;
@@ -2231,7 +2249,7 @@ export class StreamScorer {
     // Off on its own (not only by a short mean or a window that still holds its earlier readings; or still off, in the
     // run of the fault's readings, though nothing holds it): its end is told from here while the readings that hold it
     // after this one are within the short means' span of it (toldEnd).
-    if (own) {
+    if (own && !rested) {
       ep.ownAt = ep.readings;
       ep.ownTs = ts;
     }
@@ -2263,6 +2281,9 @@ export class StreamScorer {
     // the last newNormalAfter readings): a level that has not settled is no normal yet. As for a stuck value, the count
     // starts over at it, and so do the readings a new normal would teach (what it adopts is the level it settled at,
     // not the drift's first readings): it is the new normal once it has held for newNormalAfter readings.
+    // Nor is a counter counting without a rest far longer than ever (judgeBusy: a leak is no normal however long it
+    // flows): the count starts over at each of its readings.
+    if (s.counterBusy !== null) ep.grownAt = ep.readings;
     if (this.opts.newNormalAfter > 0 && this.stillDrifting(s, ep)) {
       ep.grownAt = ep.readings;
       if (s.episodeEvidence.length > 0) s.episodeEvidence.clear();
@@ -2274,7 +2295,7 @@ export class StreamScorer {
       (ep.readings - Math.max(ep.stuckAt, ep.grownAt ?? 0) >= this.opts.newNormalAfter || (s.setpoints > 0 && plateauNormal(ep, shortSpan(this.opts.smooth), this.opts.newNormalAfter)));
     // An on/off stream's held state ends at the reading that says it changed (the device's own word: a door shut).
     const switched = s.onOff && ep.held !== undefined && ep.silence === undefined && r.item.kind === 'reading' && s.onOffDwell.present !== (r.item.onOffActive ?? 1);
-    if (s.below >= this.opts.closeAfter || newNormal || switched) {
+    if (s.below >= this.opts.closeAfter || newNormal || switched || rested) {
       // Its length: the readings to its last that held it, not the closing ones after it (tryout 26, finding 8).
       const trailing = s.below;
       // A held state lasted until the reading that ended it, not until the last check-in that held it (a door held
@@ -2389,6 +2410,7 @@ export class StreamScorer {
       ...(ep.alarm !== undefined ? { alarm: ep.alarm } : {}),
       ...(ep.excursion !== undefined ? { excursion: ep.excursion } : {}),
       ...(ep.counterRate !== undefined ? { counterRate: ep.counterRate } : {}),
+      ...(ep.counterBusy !== undefined ? { counterBusy: ep.counterBusy } : {}),
       ...(ep.catchUp !== undefined ? { catchUp: ep.catchUp } : {}),
     };
   }
@@ -3087,6 +3109,10 @@ export class StreamScorer {
             }
           : {}),
         ...(e.counterRate !== undefined && e.counterRate !== null ? { counterRate: { perHour: finite(e.counterRate.perHour), usualPerHour: finite(e.counterRate.usualPerHour) } } : {}),
+        // Absent from checkpoints written before it was kept: none (noted again at the next reading judged busy).
+        ...(e.counterBusy !== undefined && e.counterBusy !== null
+          ? { counterBusy: { since: finite(e.counterBusy.since), ms: finite(e.counterBusy.ms), longestMs: finite(e.counterBusy.longestMs), rise: finite(e.counterBusy.rise), restMs: finite(e.counterBusy.restMs) } }
+          : {}),
         // Absent from checkpoints written before it was kept, and before a catch-up: none.
         ...(e.catchUp !== undefined && e.catchUp !== null ? { catchUp: { amount: finite(e.catchUp.amount), steps: finite(e.catchUp.steps) } } : {}),
       };
@@ -4539,6 +4565,23 @@ function judgeFrozen(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues, 
   s.row('reference', STUCK);
   s.row('adaptive', STUCK);
   s.counterFrozen = { since: frozen.since, longestMs: frozen.longestMs };
+}
+
+/**
+ * A cumulative counter whose increments come in runs with rests between counting without a rest far longer than every
+ * busy run it ended (StepItem.counterBusy; src/pipeline/counter.ts CounterStep.busy: a leak all night): floors `change`
+ * at `at` (the threshold plus every kind's share, as a rate far above anything seen does: judgeCounter), never while
+ * it learns, so the run opens and holds an episode on its own; noted for its explanation (StreamScore.counterBusy,
+ * AnomalyEvent.counterBusy: told as counting without a rest since the run began, against the longest run). Not when
+ * the counter's rate is far above anything seen at the same reading (judgeCounter spoke: told counting fast). `e`:
+ * the reading's judged evidence (its `change` set to a zero row, judgeCounter having cleared it).
+ */
+function judgeBusy(s: StreamScore, r: StepResult<unknown>, e: EvidenceValues, learning: boolean, at: number): void {
+  const busy = r.item.kind === 'reading' ? r.item.counterBusy : undefined;
+  if (learning || s.C !== 1 || busy === undefined || s.rateFloor[0] > 0) return;
+  s.rateFloor[0] = at;
+  if (e.change === null) e.change = new Float64Array(1);
+  s.counterBusy = busy;
 }
 
 function onOffOnly(judged: EvidenceValues, taught: EvidenceValues): void {

@@ -86,6 +86,13 @@ export interface StepItem<O> {
    */
   readonly counterFrozen?: { readonly since: number; readonly readings: number; readonly longest: number; readonly longestMs: number };
   /**
+   * A counter whose increments come in runs with rests between has counted without a rest far longer than every busy
+   * run it ended (src/pipeline/counter.ts CounterStep.busy: the run's first increment's time, epoch ms; its length so
+   * far and the longest run before, ms; what it counted since it began, sensor units; the rest it is measured by, ms).
+   * Absent: not so.
+   */
+  readonly counterBusy?: { readonly since: number; readonly ms: number; readonly longestMs: number; readonly rise: number; readonly restMs: number };
+  /**
    * A counter's reading (or duplicate) as the sensor sent it, when `values` (its total continued across resets)
    * differs from it: what the detector reports (Detector output `reading.values`, the dashboard's plot), its
    * expectation moved by the same difference, so the plot shows what the hub's own app shows. Absent: `values` is it.

@@ -8,7 +8,8 @@
  * resolved at once as the new normal; on main the plug was told "(off the model's prediction)", then "(level
  * shift)", "expected 17007 Wh", and left open while the counter climbed from 0. The statestream sensor's
  * `unit_of_measurement` attribute (`"kWh"`, retained) is its unit, in the sentence and on the sensor list (tryout 22,
- * finding 10: told `grid_energy went back from 4333.373 to 4321.510`, no unit).
+ * finding 10: told `grid_energy went back from 4333.373 to 4321.510`, no unit). GET /api/sensors says each is a counter
+ * its hub stated (`counter`; tryout 40, finding 5).
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,9 +114,21 @@ describe.skipIf(!ready)('counters their hub states, reset before they could be r
   });
 
   it('shows a counter after its reset as the hub sent it (the API\'s sensors and series, the dashboard\'s plot), not as the total judged', async () => {
-    const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; value?: number | null; unit: string | null }[] };
+    type Counter = { stated: boolean; busyRuns: number; longestBusyMs: number | null; restMs: number | null };
+    const { sensors } = (await (await fetch(`${http}/api/sensors`)).json()) as { sensors: { sensor: string; value?: number | null; unit: string | null; counter?: Counter }[] };
     const row = sensors.find((x) => x.sensor === PLUG_STREAM);
     expect(row?.unit).toBe('Wh');
+    // Each is judged as the counter its hub states it is (tryout 40, finding 5: the API showed nothing of it). The plug,
+    // counting at every reading of its own times 1 s apart, never rested (no busy run ended), its rest 30 of its report
+    // periods; statestream's times are its arrivals, as fast as this test publishes, with its pauses for the parser.
+    for (const stream of [PLUG_STREAM, HA_STREAM]) {
+      const counter = sensors.find((x) => x.sensor === stream)?.counter;
+      expect(counter?.stated, stream).toBe(true);
+      expect(counter?.restMs, stream).toBeGreaterThan(0);
+    }
+    expect(row?.counter).toMatchObject({ busyRuns: 0, longestBusyMs: null });
+    expect(row?.counter?.restMs).toBeGreaterThan(25_000);
+    expect(row?.counter?.restMs).toBeLessThan(36_000);
     // Statestream's unit attribute, on the sensor list too (tryout 22, finding 10: `unit: null`).
     expect(sensors.find((x) => x.sensor === HA_STREAM)?.unit).toBe('kWh');
     const series = JSON.stringify(await (await fetch(`${http}/api/sensors/${encodeURIComponent(PLUG_STREAM)}/series?points=1000`)).json());
