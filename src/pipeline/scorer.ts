@@ -117,6 +117,7 @@ import { CycleProfile, type CycleState, UNDONE_ONSET } from './cycle.js';
 import { CycleDrift, type DriftState } from './drift.js';
 import { LevelExcursion, type ExcursionState } from './excursion.js';
 import { KeptEvidence, type PackedEvidence } from './kept-evidence.js';
+import { VisitMemory, type VisitMemoryJson } from './visits.js';
 import { ARRIVAL_STATE, arrivalSurprise, arrivalsKnown, teachArrival } from './arrivals.js';
 import { RUN_STATE, busyRun, noteStep, recentRunSurprise, restartRun, runSurprise, teachRun } from './runs.js';
 import { DwellTracker, OnOffDwell, normalTailSurprise, type DwellSnapshot, type OnOffDwellSnapshot } from './dwell.js';
@@ -399,6 +400,12 @@ class StreamScore {
   stepsBack: StepCandidate[] = [];
   /** Rests (quietValues) the open episode held, to be taught when it resolves (noteRest, teachRests). */
   rests: RestHeld[] = [];
+  /**
+   * The visits of episodes that came back (src/pipeline/visits.ts: a recurring bump reached by a walk, taught once
+   * CONFIRM alike came; teachVisits), and the open episode's visit so far. Null until an episode's first reading of
+   * a judged stream (a stream that never alarms costs nothing). Checkpointed.
+   */
+  visits: VisitMemory | null = null;
   /**
    * [channel, value] of the levels an episode came back to (teachRests) with its rests then not taught: the next
    * episode back at one of them teaches its rests (a level visited again and again is normal). Newest last, at most
@@ -1335,8 +1342,13 @@ export class StreamScorer {
     if (!learning && before === null && s.episode !== null) offerStep(s, r.item.values, taught, reference.each, limit, s.episode);
     // The value histograms (rarity's) learn normal values: not an open episode's own channels (a lasting fault
     // stays rare), and the values still in their guard band when an episode opens are its onset (dropped).
+    // An episode's first reading starts its visit anew (teachVisits).
+    if (s.episode !== null && s.episode !== before) s.visits?.clearNow();
     for (let c = 0; c < C; c++) {
-      if (episode !== null && episode.owners[c] && !learning) continue;
+      if (episode !== null && episode.owners[c] && !learning) {
+        (s.visits ??= new VisitMemory(C)).note(c, r.item.values[c], r.item.ts, episode.pre?.[c] ?? Number.NaN);
+        continue;
+      }
       if (s.varCount < this.opts.smooth) continue;
       s.values[c].add(r.item.values[c], valueScale(s, c, r.item.values[c]));
     }
@@ -1350,6 +1362,8 @@ export class StreamScorer {
     // (noteRest, teachRests).
     if (!learning && episode !== null) noteRest(s, episode, this.opts.newNormalAfter);
     if (!learning && before !== null && s.episode === null && !rebaseline) teachRests(s, before.pre, r.item.values);
+    if (!learning && before !== null && s.episode === null && !rebaseline) teachVisits(s, before.owners);
+    if (s.episode === null) s.visits?.clearNow();
     if (s.episode !== null && s.episode.stuckAt !== s.episode.readings && s.episode.grownAt !== s.episode.readings && this.opts.newNormalAfter > 0 && s.episodeEvidence.length < this.opts.newNormalAfter) {
       keepForNewNormal(s, taught, this.scratch.get(C)?.d2);
     }
@@ -2780,6 +2794,7 @@ export class StreamScorer {
       stepsBack: s.stepsBack.map(stepJson),
       rests: s.rests.map((x) => [x.c, x.from, x.to, x.v]),
       cameBack: s.cameBack.map(([c, v]) => [c, v]),
+      ...(s.visits !== null && !s.visits.empty ? { visits: s.visits.toJSON() } : {}),
       ...(s.setpoints > 0 ? { setpoints: s.setpoints } : {}),
       seen: s.seen,
       learnFrom: s.learnFrom === NOT_MOVED ? 'not_moved' : s.learnFrom,
@@ -2923,6 +2938,8 @@ export class StreamScorer {
         return [c, cv];
       });
     }
+    // Absent from checkpoints written before it existed (or nothing kept yet): no visit kept, none in progress.
+    if (v.visits !== undefined) s.visits = VisitMemory.fromJSON(v.visits, C);
     // Absent: none shown (or a checkpoint written before it existed).
     s.setpoints = v.setpoints === undefined ? 0 : int(v.setpoints, 'setpoints');
     s.seen = int(v.seen, 'seen');
@@ -3250,6 +3267,8 @@ export interface StreamScoreSnapshot {
   readonly rests?: readonly [number, number, number, number][];
   /** Levels an episode came back to with its rests not taught, [channel, value] (StreamScore.cameBack). Absent from checkpoints written before it existed. */
   readonly cameBack?: readonly [number, number][];
+  /** The recurring visits kept and the open episode's visit so far (StreamScore.visits). Absent: none (or written before they were kept). */
+  readonly visits?: VisitMemoryJson;
   /** Set-point switches the stream has shown (StreamScore.setpoints). Absent: none (or written before it existed). */
   readonly setpoints?: number;
   readonly steps?: readonly StepJson[];
@@ -4227,6 +4246,35 @@ function teachRests(s: StreamScore, pre: readonly number[] | undefined, values: 
     }
   }
   s.rests = [];
+}
+
+/**
+ * An episode came back (resolved, not a new normal): its owners' visits are judged (src/pipeline/visits.ts). A visit
+ * reached by a walk whose family is confirmed (CONFIRM alike, or alike to one taught before) teaches its channel's
+ * value histogram (rarity) the values of the family's visits not taught yet, each as many times as the readings it
+ * stands for, and the channel's reference and adaptive histories the resolving episode's kept evidence (but spread's
+ * and stuck's, as a rest's: REST_KINDS), as a new normal teaches an episode's readings. The episode itself was judged
+ * as before; the next visit alike is judged against it. A spike, a glitch to a sentinel or a burst of noise is no
+ * walk and stays censored; a bump that came back fewer than CONFIRM times alike is told every time.
+ */
+function teachVisits(s: StreamScore, owners: readonly boolean[]): void {
+  if (s.visits === null) return;
+  for (const lesson of s.visits.settle(owners)) {
+    const c = lesson.c;
+    for (const { values, stride } of lesson.values) {
+      for (const v of values) for (let k = 0; k < stride; k++) s.values[c].add(v, valueScale(s, c, v));
+    }
+    for (let i = 0; i < s.episodeEvidence.length; i++) {
+      const e = keptAt(s.episodeEvidence, i);
+      for (const set of ['reference', 'adaptive'] as const) {
+        for (const k of REST_KINDS) {
+          const x = e[EVIDENCE[k]];
+          if (x === null || !Number.isFinite(x[c])) continue;
+          s.row(set, k)[c].add(x[c]);
+        }
+      }
+    }
+  }
 }
 
 /** Levels kept in StreamScore.cameBack, per stream (the oldest dropped first). */
