@@ -80,6 +80,9 @@
  * Written again at the thirty-ninth session's integration (int39: setpoint merged): the snapshot's open episode holds
  * its plateau notes (`episode.plateau`, what judges a clean set-point plateau the new normal); the sample of outputs is
  * unchanged (its assertion passed before the fixture was written again), only the snapshot gains the field.
+ * Written again at the forty-first session's integration (int41: defrost2 merged): the snapshot holds the stream's
+ * visits (src/pipeline/visits.ts: the open episode's, `visits`); every output is unchanged (with `visits` left out of
+ * both snapshots the hash equals the fixture's before), only the snapshot gains the field.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
